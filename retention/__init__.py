@@ -1,1 +1,41 @@
-"""Customer-retention analysis."""
+"""retention: customer-retention analysis for transaction logs.
+
+Formulas, period KPIs, cohort tables and heatmaps, CLV models and papermill reports.
+
+Examples
+--------
+>>> import retention as rt
+>>> rt.retention_rate(start=1000, end=800, new=400)
+0.4
+"""
+
+from .data import ValidationReport, load_transactions
+from .formulas import (
+    annualize_churn,
+    average_order_value,
+    churn_rate,
+    customer_lifetime_value,
+    margin_multiplier_clv,
+    purchase_frequency,
+    repeat_customer_rate,
+    retention_rate,
+)
+from .kpis import period_metrics
+from .sample import sample_transactions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ValidationReport",
+    "annualize_churn",
+    "average_order_value",
+    "churn_rate",
+    "customer_lifetime_value",
+    "load_transactions",
+    "margin_multiplier_clv",
+    "period_metrics",
+    "purchase_frequency",
+    "repeat_customer_rate",
+    "retention_rate",
+    "sample_transactions",
+]

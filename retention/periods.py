@@ -92,7 +92,9 @@ def period_labels(codes: np.ndarray | pd.Index | list[int], freq: str) -> pd.Per
     >>> period_labels([648, 649], "M")
     PeriodIndex(['2024-01', '2024-02'], dtype='period[M]')
     """
-    return pd.PeriodIndex.from_ordinals(np.asarray(codes, dtype=np.int64), freq=normalize_freq(freq))
+    return pd.PeriodIndex.from_ordinals(
+        np.asarray(codes, dtype=np.int64), freq=normalize_freq(freq)
+    )
 
 
 def period_start(codes: np.ndarray | pd.Index | list[int], freq: str) -> pd.DatetimeIndex:

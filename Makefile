@@ -1,0 +1,37 @@
+# The two README commands: `make report` (batch reports on the bundled sample data) and
+# `make test` (the whole suite). Both create .venv and install the project from its own files.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: report test lab lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	# the notebooks' kernel "retention" is this environment, wherever the checkout lives
+	$(BIN)/python -m ipykernel install --sys-prefix --name retention --display-name "Python (retention)"
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/retention report --by channel
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests retention notebooks --doctest-modules --nbval \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check retention tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_cohorts.py
+	$(BIN)/python benchmarks/bench_rfm_models.py
+
+clean:
+	rm -rf $(VENV) reports/*/ reports/index.html reports/index.json

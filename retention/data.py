@@ -1,0 +1,321 @@
+"""Load a transaction log into the canonical schema, with a validation report.
+
+Canonical columns: ``customer_id`` (kept as given), ``order_date`` (datetime64[ns], tz-naive),
+``revenue`` (float; negative = refund) and, when mapped, ``order_id``. Every other column is
+kept as a segment attribute.
+
+Rows that cannot be used (missing customer, unparseable date, non-numeric amount) stop the
+load with a :class:`ValueError` naming the column, the count and examples — unless
+``drop_invalid=True``, in which case they are excluded and the report says how many and which.
+Rows that are valid but worth knowing about (refunds, exact duplicates, future dates) are kept
+and counted in the report, which travels with the frame as ``tx.attrs["validation"]``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+CANONICAL = ("customer_id", "order_date", "revenue", "order_id")
+
+_READERS = {
+    ".csv": pd.read_csv,
+    ".tsv": pd.read_csv,
+    ".txt": pd.read_csv,
+    ".parquet": pd.read_parquet,
+    ".pq": pd.read_parquet,
+    ".xlsx": pd.read_excel,
+    ".xls": pd.read_excel,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One kind of problem found in one column."""
+
+    column: str
+    problem: str
+    count: int
+    examples: tuple = ()
+
+    def __str__(self) -> str:
+        shown = ", ".join(repr(e) for e in self.examples)
+        return f"{self.column}: {self.count:,} rows {self.problem}" + (
+            f" (e.g. {shown})" if shown else ""
+        )
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What :func:`load_transactions` read, kept, excluded and noticed.
+
+    Attributes
+    ----------
+    source : str
+        File path or ``"DataFrame"``.
+    rows_read, rows_kept : int
+        Rows in the input and in the returned frame.
+    excluded : list of Finding
+        Reasons rows were dropped (only with ``drop_invalid=True``), with counts and examples.
+    excluded_rows : DataFrame
+        The dropped rows themselves, as read, so nothing is lost.
+    notes : list of Finding
+        Rows kept but worth knowing about: refunds, exact duplicates, future-dated orders.
+    """
+
+    source: str
+    rows_read: int
+    rows_kept: int
+    excluded: list[Finding] = field(default_factory=list)
+    excluded_rows: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    notes: list[Finding] = field(default_factory=list)
+
+    @property
+    def rows_excluded(self) -> int:
+        return self.rows_read - self.rows_kept
+
+    def __str__(self) -> str:
+        lines = [f"{self.source}: {self.rows_read:,} rows read, {self.rows_kept:,} kept"]
+        lines += [f"  excluded {f}" for f in self.excluded]
+        lines += [f"  kept {f}" for f in self.notes]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per finding: action (excluded / kept), column, problem, count, examples."""
+        rows = [("excluded", f) for f in self.excluded] + [("kept", f) for f in self.notes]
+        return pd.DataFrame(
+            [(a, f.column, f.problem, f.count, list(f.examples)) for a, f in rows],
+            columns=["action", "column", "problem", "count", "examples"],
+        )
+
+
+def _examples(values: pd.Series, n: int = 5) -> tuple:
+    return tuple(values.drop_duplicates().head(n).tolist())
+
+
+def _read(source: str | PathLike, read_kwargs: dict, text_columns: list[str]) -> pd.DataFrame:
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"No transaction file at {str(path)!r}.")
+    suffixes = [s.lower() for s in path.suffixes]
+    suffix = (
+        suffixes[-2]
+        if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz")
+        else (suffixes[-1] if suffixes else "")
+    )
+    reader = _READERS.get(suffix)
+    if reader is None:
+        raise ValueError(
+            f"Cannot read {path.name!r}: unknown file type {suffix!r}; use one of "
+            f"{', '.join(sorted(_READERS))} or pass a DataFrame."
+        )
+    if path.stat().st_size == 0:
+        raise ValueError(f"The file {str(path)!r} is empty (0 bytes): no transactions to load.")
+    kwargs = dict(read_kwargs)
+    if reader is not pd.read_parquet:
+        # identifiers are text: keep leading zeros ("00042") as written
+        kwargs.setdefault("dtype", {c: str for c in text_columns})
+    if suffix == ".tsv":
+        kwargs.setdefault("sep", "\t")
+    try:
+        return reader(path, **kwargs)
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(f"The file {str(path)!r} is empty: no header and no rows.") from exc
+
+
+def load_transactions(
+    source: str | PathLike | pd.DataFrame,
+    *,
+    customer: str = "customer_id",
+    date: str = "order_date",
+    amount: str = "revenue",
+    order: str | None = None,
+    date_format: str | None = None,
+    drop_invalid: bool = False,
+    as_of: str | pd.Timestamp | None = None,
+    **read_kwargs,
+) -> pd.DataFrame:
+    """Read and validate a transaction log, returning it in the canonical schema.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        A CSV (``.csv``, ``.tsv``, ``.txt``, optionally compressed), Parquet or Excel file,
+        or a DataFrame (not modified).
+    customer, date, amount, order : str
+        The source's column names for the customer, the order date, the order value and
+        (optionally) the order id. They are renamed to ``customer_id``, ``order_date``,
+        ``revenue`` and ``order_id``.
+    date_format : str, optional
+        ``strftime`` format of the dates (e.g. ``"%Y%m%d"``); inferred when omitted.
+    drop_invalid : bool, default False
+        Exclude rows with a missing customer, an unparseable date or a non-numeric amount
+        instead of raising. The exclusions are counted in the report and the rows are kept in
+        ``report.excluded_rows``; a warning says how many.
+    as_of : date-like, optional
+        Orders after this date are reported as future-dated (default: now).
+    **read_kwargs
+        Passed to the pandas reader (``sep=``, ``sheet_name=``, ``names=`` ...).
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns first, then every other column of the source. The
+        :class:`ValidationReport` is in ``tx.attrs["validation"]``.
+
+    Raises
+    ------
+    ValueError
+        Missing columns (listing those present), an empty source, or invalid values
+        (naming the column, the count and examples).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"user": ["a", "a", "b"],
+    ...                     "day": ["2024-01-03", "2024-02-10", "2024-01-20"],
+    ...                     "total": [20.0, -5.0, 12.5]})
+    >>> tx = load_transactions(raw, customer="user", date="day", amount="total")
+    >>> list(tx.columns)
+    ['customer_id', 'order_date', 'revenue']
+    >>> print(tx.attrs["validation"])
+    DataFrame: 3 rows read, 3 kept
+      kept total: 1 rows negative (refunds or returns) (e.g. -5.0)
+    """
+    mapping = {customer: "customer_id", date: "order_date", amount: "revenue"}
+    if order is not None:
+        mapping[order] = "order_id"
+    if isinstance(source, pd.DataFrame):
+        raw, name = source, "DataFrame"
+    else:
+        name = str(source)
+        text_columns = [customer, date] + ([order] if order is not None else [])
+        raw = _read(source, read_kwargs, text_columns)
+
+    missing = [c for c in mapping if c not in raw.columns]
+    if missing:
+        present = ", ".join(map(repr, raw.columns[:30]))
+        raise ValueError(
+            f"Column(s) {', '.join(map(repr, missing))} not found in {name}. "
+            f"Columns present: {present}. Map yours with customer=, date=, amount=, order=."
+        )
+    clash = [c for c in raw.columns if c in mapping.values() and c not in mapping]
+    if clash:
+        raise ValueError(
+            f"{name} already has column(s) {', '.join(map(repr, clash))}, which the mapped "
+            "columns would replace; rename or drop them first."
+        )
+    if len(raw) == 0:
+        raise ValueError(f"{name} has no rows: no transactions to load.")
+
+    tx = raw.rename(columns=mapping)
+    tx = tx[
+        [c for c in CANONICAL if c in tx.columns] + [c for c in tx.columns if c not in CANONICAL]
+    ]
+
+    bad: dict[str, tuple[str, pd.Series]] = {}
+    no_customer = tx["customer_id"].isna()
+    if tx["customer_id"].dtype == object or pd.api.types.is_string_dtype(tx["customer_id"]):
+        no_customer |= tx["customer_id"].astype("string").str.strip().eq("").fillna(False)
+    bad[customer] = ("with a missing customer id", no_customer)
+
+    dates = tx["order_date"]
+    if date_format is not None and pd.api.types.is_numeric_dtype(dates):
+        dates = dates.astype("string")  # 19970101 with format "%Y%m%d"
+    dates = pd.to_datetime(dates, errors="coerce", format=date_format)
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        dates = dates.dt.tz_convert(None)
+    in_range = dates.between(pd.Timestamp.min, pd.Timestamp.max)  # what datetime64[ns] holds
+    bad[date] = ("with a missing, unparseable or out-of-range date", ~in_range)
+    tx["order_date"] = dates.where(in_range).astype("datetime64[ns]")
+
+    values = pd.to_numeric(tx["revenue"], errors="coerce").astype("float64")
+    bad[amount] = ("with a missing or non-numeric amount", values.isna())
+    tx["revenue"] = values
+
+    findings = []
+    for column, (problem, mask) in bad.items():
+        if mask.any():
+            findings.append(
+                Finding(column, problem, int(mask.sum()), _examples(raw.loc[mask.values, column]))
+            )
+    invalid = pd.Series(False, index=tx.index)
+    for _, mask in bad.values():
+        invalid |= mask
+    if findings and not drop_invalid:
+        details = "; ".join(map(str, findings))
+        raise ValueError(
+            f"{name}: {int(invalid.sum()):,} of {len(tx):,} rows cannot be used. {details}. "
+            "Fix the data, or pass drop_invalid=True to exclude these rows (they are reported)."
+        )
+    excluded_rows = raw.loc[invalid.values]
+    if findings:
+        tx = tx.loc[~invalid.values]
+        warnings.warn(
+            f"{name}: excluded {len(excluded_rows):,} invalid rows ("
+            + "; ".join(map(str, findings))
+            + "); see tx.attrs['validation'].",
+            stacklevel=2,
+        )
+        if tx.empty:
+            raise ValueError(f"{name}: every row was invalid; nothing left to load.")
+
+    cutoff = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
+    notes = [
+        Finding(
+            amount, "negative (refunds or returns)", int(m.sum()), _examples(tx.loc[m, "revenue"])
+        )
+        for m in [tx["revenue"] < 0]
+        if m.any()
+    ]
+    dup = tx.duplicated(keep="first")
+    if dup.any():
+        notes.append(
+            Finding(
+                "(all columns)",
+                "exact duplicates of an earlier row",
+                int(dup.sum()),
+                _examples(tx.index[dup.values].to_series()),
+            )
+        )
+    future = tx["order_date"] > cutoff
+    if future.any():
+        notes.append(
+            Finding(
+                date,
+                f"dated after {cutoff:%Y-%m-%d}",
+                int(future.sum()),
+                _examples(tx.loc[future, "order_date"].dt.strftime("%Y-%m-%d")),
+            )
+        )
+
+    tx.attrs["validation"] = ValidationReport(
+        source=name,
+        rows_read=len(raw),
+        rows_kept=len(tx),
+        excluded=findings,
+        excluded_rows=excluded_rows,
+        notes=notes,
+    )
+    return tx
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str = "data") -> None:
+    """Raise a ValueError naming the columns of ``columns`` missing from ``df``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"a": [1]}), ["a"])
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{what} is missing column(s) {', '.join(map(repr, missing))}; columns present: "
+            f"{', '.join(map(repr, df.columns[:30]))}."
+        )
