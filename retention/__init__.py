@@ -21,19 +21,34 @@ from .formulas import (
     retention_rate,
 )
 from .kpis import period_metrics
+from .plots import (
+    plot_cohort_heatmap,
+    plot_cumulative_revenue,
+    plot_layer_cake,
+    plot_retention_curves,
+)
 from .sample import sample_transactions
+from .survey import NPSResult, csat, csi, nps
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "NPSResult",
     "ValidationReport",
     "annualize_churn",
     "average_order_value",
     "churn_rate",
+    "csat",
+    "csi",
     "customer_lifetime_value",
     "load_transactions",
     "margin_multiplier_clv",
+    "nps",
     "period_metrics",
+    "plot_cohort_heatmap",
+    "plot_cumulative_revenue",
+    "plot_layer_cake",
+    "plot_retention_curves",
     "purchase_frequency",
     "repeat_customer_rate",
     "retention_rate",
