@@ -1,0 +1,550 @@
+"""Publish executed report notebooks: key figures, HTML without code, and an index page.
+
+This module is the second half of ``retention report`` (the first half, running the
+notebooks, is :mod:`retention.batch`). It is also what a report notebook imports to
+record its key figures, so it imports nothing heavy at module level.
+
+Key-figure convention
+---------------------
+A report notebook records the handful of numbers that belong on the index page
+(customers, retention rate, revenue, ...) by *displaying* a JSON mapping under the
+custom MIME type :data:`SUMMARY_MIME_TYPE`, ``application/vnd.retention.summary+json``.
+This needs nothing beyond IPython, which every kernel has. The simplest way is the
+helper, usually in the notebook's last cell:
+
+.. code-block:: python
+
+    from retention.publish import record_summary
+
+    record_summary(customers=n_customers, retention_rate=crr, revenue=total_revenue)
+
+which is equivalent to this plain IPython code (values must be JSON-serialisable:
+``int``, ``float``, ``str``, ``bool`` or ``None``; the helper converts numpy scalars):
+
+.. code-block:: python
+
+    from IPython.display import display
+
+    summary = {"customers": 1234, "retention_rate": 0.41}
+    display(
+        {"application/vnd.retention.summary+json": summary, "text/plain": repr(summary)},
+        raw=True,
+    )
+
+The ``text/plain`` part is what JupyterLab shows interactively; the whole output is left
+out of the published HTML, because the figures appear on the index page instead. If a
+notebook records several summaries, they are merged in cell order (later keys win).
+Rates are fractions (0.41, not 41), as everywhere in the package.
+
+Files written
+-------------
+For notebook ``notebooks/<stem>.ipynb`` and report name ``<name>``, under the output
+directory (``reports/`` by default):
+
+- ``<stem>/<name>.ipynb``: the executed notebook of the last successful run;
+- ``<stem>/<name>.html``: that notebook as HTML, code cells hidden, outputs kept;
+- ``<stem>/<name>.failed.ipynb``: the executed notebook of the last failed run, with
+  papermill's error cell (removed again by the next successful run);
+- ``index.html`` and ``index.json``: every report with its status and key figures.
+
+HTML is written to a temporary file and renamed only once complete, so a failed or
+interrupted run never replaces the last good report.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+__all__ = [
+    "SUMMARY_MIME_TYPE",
+    "IndexEntry",
+    "export_html",
+    "read_index",
+    "read_summary",
+    "record_summary",
+    "render_index_html",
+    "summary_bundle",
+    "write_index",
+]
+
+#: MIME type under which a report notebook displays its key figures.
+SUMMARY_MIME_TYPE = "application/vnd.retention.summary+json"
+
+INDEX_HTML = "index.html"
+INDEX_JSON = "index.json"
+
+
+# --------------------------------------------------------------------------- key figures
+
+
+def _jsonable(value: Any) -> Any:
+    """Return ``value`` as plain JSON data (numpy/pandas scalars become Python scalars)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    item = getattr(value, "item", None)  # numpy scalar
+    if callable(item):
+        try:
+            return _jsonable(item())
+        except (TypeError, ValueError):
+            pass
+    isoformat = getattr(value, "isoformat", None)  # datetime, date, pandas Timestamp
+    if callable(isoformat):
+        return isoformat()
+    return str(value)
+
+
+def summary_bundle(figures: Mapping[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+    """Return the MIME bundle that records key figures in a notebook output.
+
+    Parameters
+    ----------
+    figures : mapping, optional
+        Figure name -> value.
+    **more
+        More figures, as keyword arguments.
+
+    Returns
+    -------
+    dict
+        ``{SUMMARY_MIME_TYPE: {...}, "text/plain": "..."}``, ready for
+        ``IPython.display.display(bundle, raw=True)``. Non-finite floats become ``None``,
+        numpy scalars become Python scalars.
+
+    Examples
+    --------
+    >>> bundle = summary_bundle({"customers": 120}, retention_rate=0.4)
+    >>> bundle[SUMMARY_MIME_TYPE]
+    {'customers': 120, 'retention_rate': 0.4}
+    """
+    data = _jsonable({**dict(figures or {}), **more})
+    text = "Key figures: " + ", ".join(f"{k}={v!r}" for k, v in data.items())
+    return {SUMMARY_MIME_TYPE: data, "text/plain": text}
+
+
+def record_summary(figures: Mapping[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+    """Record a report notebook's key figures for the report index.
+
+    Call it from a notebook cell (usually the last one). The figures are displayed under
+    :data:`SUMMARY_MIME_TYPE`; ``retention report`` reads them back from the executed
+    notebook and shows them on the index page. See the module docstring.
+
+    Parameters
+    ----------
+    figures : mapping, optional
+        Figure name -> JSON-serialisable value (numpy scalars are converted).
+    **more
+        More figures, as keyword arguments.
+
+    Returns
+    -------
+    dict
+        The recorded figures.
+
+    Examples
+    --------
+    >>> record_summary(customers=120, retention_rate=0.4)  # doctest: +SKIP
+    {'customers': 120, 'retention_rate': 0.4}
+    """
+    from IPython.display import display
+
+    bundle = summary_bundle(figures, **more)
+    display(bundle, raw=True)
+    return bundle[SUMMARY_MIME_TYPE]
+
+
+def _outputs(nb: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            yield from cell.get("outputs", [])
+
+
+def read_summary(nb: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the key figures an executed notebook recorded with :func:`record_summary`.
+
+    Parameters
+    ----------
+    nb : notebook or path
+        An executed notebook (``nbformat.NotebookNode`` or plain dict) or its path.
+
+    Returns
+    -------
+    dict
+        The recorded figures, merged in cell order; empty if none were recorded.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook()
+    >>> out = nbformat.v4.new_output("display_data", data=summary_bundle(customers=3))
+    >>> nb.cells = [nbformat.v4.new_code_cell("...", outputs=[out])]
+    >>> read_summary(nb)
+    {'customers': 3}
+    """
+    if isinstance(nb, str | os.PathLike):
+        import nbformat
+
+        nb = nbformat.read(os.fspath(nb), as_version=4)
+    summary: dict[str, Any] = {}
+    for output in _outputs(nb):
+        data = output.get("data") or {}
+        if SUMMARY_MIME_TYPE not in data:
+            continue
+        value = data[SUMMARY_MIME_TYPE]
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                continue
+        if isinstance(value, Mapping):
+            summary.update(value)
+    return summary
+
+
+# --------------------------------------------------------------------------- HTML export
+
+
+def _file_mode() -> int:
+    """Permissions of a newly created file under the current umask (``mkstemp`` uses 0600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, _file_mode())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _without_summary_outputs(nb: Any) -> Any:
+    """Return a copy of ``nb`` without the outputs that only carry key figures."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code" and cell.get("outputs"):
+            cell.outputs = [o for o in cell.outputs if SUMMARY_MIME_TYPE not in o.get("data", {})]
+    return nb
+
+
+def export_html(
+    nb: Any | str | os.PathLike[str], html_path: str | os.PathLike[str], *, title: str | None = None
+) -> Path:
+    """Export an executed notebook to HTML without its code, replacing the file atomically.
+
+    Code cell inputs and prompts are hidden, outputs and markdown kept (nbconvert's
+    ``HTMLExporter`` with ``exclude_input=True``). Key-figure outputs
+    (:data:`SUMMARY_MIME_TYPE`) are left out. The page is written to a temporary file
+    that replaces ``html_path`` only once complete.
+
+    Parameters
+    ----------
+    nb : notebook or path
+        The executed notebook or its path.
+    html_path : path
+        Where to write the HTML page.
+    title : str, optional
+        Page title; defaults to the file stem.
+
+    Returns
+    -------
+    Path
+        ``html_path``.
+
+    Examples
+    --------
+    >>> import nbformat, tempfile, pathlib
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hi")])
+    >>> out = export_html(nb, pathlib.Path(tempfile.mkdtemp()) / "hi.html")
+    >>> "Hi" in out.read_text()
+    True
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    if isinstance(nb, str | os.PathLike):
+        nb = nbformat.read(os.fspath(nb), as_version=4)
+    html_path = Path(html_path)
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(
+        _without_summary_outputs(nb), resources={"metadata": {"name": title or html_path.stem}}
+    )
+    _write_atomic(html_path, body)
+    return html_path
+
+
+# --------------------------------------------------------------------------- index
+
+
+@dataclass
+class IndexEntry:
+    """One row of the report index (``index.json`` / ``index.html``).
+
+    Paths are relative to the output directory, with ``/`` separators.
+
+    Attributes
+    ----------
+    notebook : str
+        Notebook stem (the report's folder).
+    name : str
+        Report name (file stem, safe for the file system).
+    label : str
+        Original, human-readable name (e.g. the segment value).
+    status : str
+        ``"ok"`` or ``"failed"``.
+    error : str or None
+        Error message of a failed report.
+    html : str or None
+        HTML page: the new one, or for a failed report the last good one, if any.
+    ipynb : str or None
+        Executed notebook (``.failed.ipynb`` for a failed report).
+    summary : dict
+        Key figures recorded by the notebook.
+    parameters : dict
+        Parameters given to the notebook (beyond its defaults).
+    segment_column, segment_value : optional
+        The segment, for reports made with ``--by``; ``segment_value`` is ``None``
+        for the total.
+    generated : str
+        When the run finished (ISO 8601, UTC).
+    """
+
+    notebook: str
+    name: str
+    label: str
+    status: str
+    error: str | None = None
+    html: str | None = None
+    ipynb: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    segment_column: str | None = None
+    segment_value: Any = None
+    generated: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the entry as JSON-serialisable data."""
+        return _jsonable(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IndexEntry:
+        """Build an entry from :meth:`as_dict` output, ignoring unknown keys."""
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def read_index(output_dir: str | os.PathLike[str]) -> list[IndexEntry]:
+    """Read ``index.json`` from an output directory (empty list if missing or unreadable).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> read_index(tempfile.mkdtemp())
+    []
+    """
+    path = Path(output_dir) / INDEX_JSON
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [IndexEntry.from_dict(d) for d in data.get("reports", [])]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return []
+
+
+def _exists(output_dir: Path, rel: str | None) -> bool:
+    return rel is not None and (output_dir / rel).is_file()
+
+
+def write_index(
+    entries: Sequence[IndexEntry],
+    output_dir: str | os.PathLike[str],
+    *,
+    merge: bool = True,
+    title: str = "Retention reports",
+) -> tuple[Path, Path]:
+    """Write ``index.html`` and ``index.json`` listing reports.
+
+    Parameters
+    ----------
+    entries : sequence of IndexEntry
+        The reports of this run.
+    output_dir : path
+        The output directory; links are relative to it.
+    merge : bool, default True
+        Keep the entries of earlier runs (from ``index.json``) for reports not in
+        ``entries`` whose files still exist, so that running one notebook does not drop
+        the others from the index.
+    title : str
+        Page heading.
+
+    Returns
+    -------
+    (Path, Path)
+        Paths of ``index.html`` and ``index.json``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> page, data = write_index([IndexEntry("demo", "total", "Total", "ok")], out)
+    >>> page.name, data.name
+    ('index.html', 'index.json')
+    """
+    output_dir = Path(output_dir)
+    rows = list(entries)
+    if merge:
+        current = {(e.notebook, e.name) for e in rows}
+        for old in read_index(output_dir):
+            if (old.notebook, old.name) in current:
+                continue
+            if _exists(output_dir, old.html) or _exists(output_dir, old.ipynb):
+                rows.append(old)
+    rows.sort(
+        key=lambda e: (
+            e.notebook,
+            e.segment_column is not None and e.segment_value is not None,
+            e.label.casefold(),
+            e.name,
+        )
+    )
+    json_path = output_dir / INDEX_JSON
+    html_path = output_dir / INDEX_HTML
+    payload = {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "reports": [e.as_dict() for e in rows],
+    }
+    _write_atomic(json_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    _write_atomic(html_path, render_index_html(rows, title=title))
+    return html_path, json_path
+
+
+def _format_figure(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e15 else f"{value:.4g}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _link(rel: str, text: str) -> str:
+    href = html.escape(quote(rel, safe="/"), quote=True)
+    return f'<a href="{href}">{html.escape(text)}</a>'
+
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       margin: 2rem; color: #1f2328; }
+h1 { font-size: 1.5rem; margin-bottom: .25rem; }
+p.meta { color: #59636e; margin-top: 0; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { border-bottom: 1px solid #d1d9e0; padding: .45rem .6rem; text-align: left;
+         vertical-align: top; }
+th { background: #f6f8fa; }
+.ok { color: #1a7f37; font-weight: 600; }
+.failed { color: #d1242f; font-weight: 600; }
+.error { color: #d1242f; font-family: ui-monospace, monospace; white-space: pre-wrap; }
+dl.figures { display: grid; grid-template-columns: max-content auto; gap: .1rem .75rem;
+             margin: 0; }
+dl.figures dt { color: #59636e; }
+dl.figures dd { margin: 0; font-variant-numeric: tabular-nums; }
+.muted { color: #59636e; }
+"""
+
+
+def render_index_html(entries: Sequence[IndexEntry], *, title: str = "Retention reports") -> str:
+    """Return the self-contained index page (inline CSS, no scripts or external assets).
+
+    Every value that comes from data (names, segment values, error text, figures) is
+    HTML-escaped.
+
+    Examples
+    --------
+    >>> page = render_index_html([IndexEntry("demo", "x", "<b>", "ok")])
+    >>> "&lt;b&gt;" in page and "<b>" not in page
+    True
+    """
+    e = html.escape
+    n_failed = sum(1 for x in entries if x.status != "ok")
+    rows = []
+    for x in entries:
+        if x.segment_column is not None:
+            shown = "Total" if x.segment_value is None else str(x.segment_value)
+            report = f'{e(shown)}<br><span class="muted">{e(x.segment_column)}</span>'
+        else:
+            report = e(x.label)
+        if x.status == "ok":
+            status = '<span class="ok">ok</span>'
+        else:
+            first = (x.error or "").strip().splitlines()
+            message = first[0] if first else "unknown error"
+            status = f'<span class="failed">failed</span><div class="error">{e(message)}</div>'
+        links = []
+        if x.html:
+            text = "HTML" if x.status == "ok" else "last good HTML"
+            links.append(_link(x.html, text))
+        if x.ipynb:
+            links.append(_link(x.ipynb, "failed notebook" if x.status != "ok" else "notebook"))
+        figures = "".join(
+            f"<dt>{e(str(k))}</dt><dd>{e(_format_figure(v))}</dd>" for k, v in x.summary.items()
+        )
+        figures_html = f'<dl class="figures">{figures}</dl>' if figures else ""
+        rows.append(
+            "<tr>"
+            f"<td>{e(x.notebook)}</td><td>{report}</td><td>{status}</td>"
+            f"<td>{' · '.join(links)}</td><td>{figures_html}</td>"
+            f'<td class="muted">{e(x.generated)}</td>'
+            "</tr>"
+        )
+    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    summary_line = f"{len(entries)} report(s), {n_failed} failed · index written {generated}"
+    body = "\n".join(rows) or '<tr><td colspan="6" class="muted">No reports.</td></tr>'
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>{e(title)}</h1>
+<p class="meta">{e(summary_line)}</p>
+<table>
+<thead><tr><th>Notebook</th><th>Report</th><th>Status</th><th>Links</th>
+<th>Key figures</th><th>Generated</th></tr></thead>
+<tbody>
+{body}
+</tbody>
+</table>
+</body>
+</html>
+"""

@@ -1,0 +1,475 @@
+"""End-to-end tests of the batch report runner (real papermill, nbconvert and kernels).
+
+The fixture notebooks in ``tests/data`` are built by ``tests/data/make_fixtures.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from retention import batch, publish
+from retention.batch import (
+    CommandLineValue,
+    ReportError,
+    notebook_parameters,
+    plan_reports,
+    run_reports,
+    slugify,
+    value_matches,
+)
+from retention.cli import main
+from retention.publish import SUMMARY_MIME_TYPE, IndexEntry, read_summary, render_index_html
+
+DATA = Path(__file__).parent / "data"
+ALL_ROWS = {"customers": 5, "orders": 6, "revenue": 94.75, "segment": None}
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project-like folder: notebooks/ with the fixtures and their data; cwd set to it."""
+    nb_dir = tmp_path / "notebooks"
+    nb_dir.mkdir()
+    for name in ("summary_report.ipynb", "fragile_report.ipynb", "transactions.csv"):
+        shutil.copy(DATA / name, nb_dir / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def summary_nb(work: Path) -> Path:
+    return work / "notebooks" / "summary_report.ipynb"
+
+
+def fragile_nb(work: Path) -> Path:
+    return work / "notebooks" / "fragile_report.ipynb"
+
+
+def index(out: Path) -> list[dict]:
+    return json.loads((out / "index.json").read_text(encoding="utf-8"))["reports"]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "retention.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_successful_run_writes_notebook_html_and_index(work: Path) -> None:
+    results = run_reports(output_dir="reports", progress=False)  # default: notebooks/*_report
+
+    assert [(r.job.folder, r.name, r.status) for r in results] == [
+        ("fragile_report", "report", "ok"),
+        ("summary_report", "report", "ok"),
+    ]
+    summary = next(r for r in results if r.job.folder == "summary_report")
+    assert summary.summary == ALL_ROWS
+    assert summary.kernel == "retention"
+    folder = work / "reports" / "summary_report"
+    assert summary.ipynb_path == folder / "report.ipynb"
+    assert summary.html_path == folder / "report.html"
+    assert read_summary(folder / "report.ipynb") == ALL_ROWS
+
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "OUTPUT_MARKER customers=5 revenue=94.75" in page  # outputs kept
+    assert "CODE_MARKER" not in page and "import csv" not in page  # code hidden
+    assert SUMMARY_MIME_TYPE not in page and "Key figures:" not in page
+    assert "Summary report" in page  # markdown kept
+    assert not list(folder.glob(".*")), "temporary files left behind"
+
+    entries = {e["notebook"]: e for e in index(work / "reports")}
+    assert entries["summary_report"]["html"] == "summary_report/report.html"
+    assert entries["summary_report"]["summary"] == ALL_ROWS
+    page = (work / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="summary_report/report.html"' in page
+    assert "<dt>revenue</dt><dd>94.75</dd>" in page
+    assert "<link" not in page and "<script" not in page and "src=" not in page
+
+
+def test_missing_kernel_falls_back_to_python3(work: Path) -> None:
+    path = summary_nb(work)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"]["name"] = "no-such-kernel-here"
+    nbformat.write(nb, path)
+
+    [result] = run_reports([path], output_dir="out", progress=False)
+
+    assert result.ok, result.error
+    assert result.kernel == "python3"
+    assert result.summary == ALL_ROWS
+
+
+def test_by_segment_one_report_per_value_plus_total_with_safe_names(work: Path) -> None:
+    with pytest.warns(UserWarning, match="1 row"):
+        results = run_reports([summary_nb(work)], by="channel", output_dir="out", progress=False)
+
+    got = {r.label: (r.name, r.summary["customers"]) for r in results}
+    assert got == {
+        "Total": ("total", 5),
+        "<script>alert(1)</script>": ("script_alert_1_script", 1),
+        "store": ("store", 1),
+        "web": ("web", 1),
+        "web/app": ("web_app", 1),
+    }
+    assert all(r.ok for r in results)
+    assert results[0].job.segment_value is None
+    assert results[0].job.parameters == {"segment_column": "channel", "segment_value": None}
+    folder = work / "out" / "summary_report"
+    assert sorted(p.name for p in folder.glob("*.html")) == [
+        "script_alert_1_script.html",
+        "store.html",
+        "total.html",
+        "web.html",
+        "web_app.html",
+    ]
+
+    page = (work / "out" / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'href="summary_report/script_alert_1_script.html"' in page
+    assert "web/app" in page
+    report = (folder / "script_alert_1_script.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in report
+    rows = index(work / "out")
+    assert rows[0]["name"] == "total"  # total first
+    assert {r["segment_value"] for r in rows} == {
+        None,
+        "<script>alert(1)</script>",
+        "store",
+        "web",
+        "web/app",
+    }
+
+
+def test_failure_is_isolated_and_keeps_last_good_html(work: Path) -> None:
+    [first] = run_reports(
+        [fragile_nb(work)], {"label": "first"}, output_dir="reports", progress=False
+    )
+    folder = work / "reports" / "fragile_report"
+    good_html = (folder / "report.html").read_bytes()
+    good_nb = (folder / "report.ipynb").read_bytes()
+    assert first.ok and b"FRAGILE_OK first" in good_html
+
+    (work / "jobs.yml").write_text(
+        "defaults:\n"
+        "  notebook: notebooks/fragile_report.ipynb\n"
+        "reports:\n"
+        "  - name: report\n"
+        "    parameters: {mode: fail, label: second}\n"
+        "  - name: other\n"
+        "  - notebook: notebooks/summary_report.ipynb\n",
+        encoding="utf-8",
+    )
+    proc = cli("report", "--config", "jobs.yml", "--no-progress", cwd=work)
+
+    assert proc.returncode == 1, proc.stderr
+    assert "FAILED  fragile_report/report: ValueError: deliberate failure" in proc.stdout
+    assert "2 ok, 1 failed" in proc.stdout
+    # the other reports were produced
+    assert (folder / "other.html").is_file()
+    assert (work / "reports" / "summary_report" / "report.html").is_file()
+    # the last good report is untouched, the failed notebook kept with papermill's error cell
+    assert (folder / "report.html").read_bytes() == good_html
+    assert (folder / "report.ipynb").read_bytes() == good_nb
+    failed = nbformat.read(folder / "report.failed.ipynb", as_version=4)
+    text = json.dumps(failed)
+    assert "deliberate failure" in text and "papermill-error-cell-tag" in text
+    assert not list(folder.glob(".*"))
+
+    rows = {(r["notebook"], r["name"]): r for r in index(work / "reports")}
+    bad = rows[("fragile_report", "report")]
+    assert bad["status"] == "failed"
+    assert bad["error"].startswith("ValueError: deliberate failure <b>second</b>")
+    assert bad["html"] == "fragile_report/report.html"  # the last good page
+    assert bad["ipynb"] == "fragile_report/report.failed.ipynb"
+    assert rows[("fragile_report", "other")]["status"] == "ok"
+    page = (work / "reports" / "index.html").read_text(encoding="utf-8")
+    assert '<span class="failed">failed</span>' in page
+    assert "deliberate failure &lt;b&gt;second&lt;/b&gt;" in page
+    assert "last good HTML" in page
+
+    # a later success replaces the report and clears the failed notebook
+    [again] = run_reports(
+        [fragile_nb(work)], {"label": "third"}, output_dir="reports", progress=False
+    )
+    assert again.ok
+    assert b"FRAGILE_OK third" in (folder / "report.html").read_bytes()
+    assert not (folder / "report.failed.ipynb").exists()
+    rows = {(r["notebook"], r["name"]): r for r in index(work / "reports")}
+    assert rows[("fragile_report", "report")]["status"] == "ok"
+    assert ("fragile_report", "other") in rows  # earlier entries are kept in the index
+    assert ("summary_report", "report") in rows
+
+
+def test_yaml_list_config_paths_relative_to_the_config(work: Path) -> None:
+    configs = work / "configs"
+    configs.mkdir()
+    (configs / "monthly.yml").write_text(
+        "- name: big orders\n"
+        "  notebook: ../notebooks/summary_report.ipynb\n"
+        "  parameters:\n"
+        "    min_revenue: 15\n"
+        "    data_path: ../notebooks/transactions.csv\n"
+        "- name: all\n"
+        "  notebook: ../notebooks/summary_report.ipynb\n",
+        encoding="utf-8",
+    )
+    results = run_reports(config=configs / "monthly.yml", output_dir="out", progress=False)
+
+    assert [(r.name, r.label, r.ok) for r in results] == [
+        ("big_orders", "big orders", True),
+        ("all", "all", True),
+    ]
+    big = results[0]
+    assert big.job.parameters["min_revenue"] == 15.0
+    assert big.job.parameters["data_path"] == str(work / "notebooks" / "transactions.csv")
+    assert big.summary["orders"] == 3
+    assert results[1].summary == ALL_ROWS
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def test_unknown_parameter_stops_before_running(work: Path, capsys) -> None:
+    code = main(["report", "--notebook", str(summary_nb(work)), "-p", "min_revenu", "3"])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "summary_report.ipynb: unknown parameter 'min_revenu'" in err
+    assert "did you mean 'min_revenue'" in err
+    assert not (work / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("top_n", "abc", "parameter 'top_n' expects int, got 'abc' (str)"),
+        ("top_n", "2.5", "parameter 'top_n' expects int, got 2.5 (float)"),
+        ("min_revenue", "true", "parameter 'min_revenue' expects float, got True (bool)"),
+        ("show_details", "maybe", "parameter 'show_details' expects bool, got 'maybe' (str)"),
+    ],
+)
+def test_wrong_type_stops_before_running(work: Path, capsys, name, value, expected) -> None:
+    code = main(["report", "--notebook", str(summary_nb(work)), "-p", name, value])
+
+    assert code == 2
+    assert expected in capsys.readouterr().err
+    assert not (work / "reports").exists()
+
+
+def test_cli_values_are_typed_from_the_declaration(work: Path) -> None:
+    params = {
+        "min_revenue": CommandLineValue("5"),  # int accepted for float, passed as float
+        "top_n": CommandLineValue("7"),
+        "show_details": CommandLineValue("yes"),
+        "segment_value": CommandLineValue("2024"),  # declared str: stays text
+        "segment_column": CommandLineValue("null"),
+    }
+    [job] = plan_reports([summary_nb(work)], params)
+
+    assert job.parameters == {
+        "min_revenue": 5.0,
+        "top_n": 7,
+        "show_details": True,
+        "segment_value": "2024",
+        "segment_column": None,
+    }
+
+
+def test_api_values_are_checked_strictly(work: Path) -> None:
+    with pytest.raises(ReportError, match=r"'top_n' expects int, got '3' \(str\)"):
+        plan_reports([summary_nb(work)], {"top_n": "3"})
+    with pytest.raises(ReportError) as info:  # every problem is listed
+        plan_reports([summary_nb(work)], {"top_n": None, "nope": 1})
+    assert "'top_n' expects int, got None" in str(info.value)
+    assert "unknown parameter 'nope'" in str(info.value)
+
+
+def test_dry_run_lists_reports(work: Path, capsys) -> None:
+    code = main(
+        [
+            "report",
+            "--notebook",
+            str(summary_nb(work)),
+            "--by",
+            "channel",
+            "--dry-run",
+            "--name",
+            "march",
+            "-p",
+            "min_revenue",
+            "1.5",
+        ]
+    )
+
+    assert code == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in out] == [
+        "summary_report/march-total",
+        "summary_report/march-script_alert_1_script",
+        "summary_report/march-store",
+        "summary_report/march-web",
+        "summary_report/march-web_app",
+    ]
+    assert "min_revenue=1.5" in out[0]
+    assert not (work / "reports").exists()
+
+
+def test_by_errors_are_clear(work: Path) -> None:
+    with pytest.raises(ReportError, match=r"no column 'chanel'; did you mean 'channel'"):
+        plan_reports([summary_nb(work)], by="chanel")
+    with pytest.raises(ReportError, match="declare segment_column and segment_value"):
+        plan_reports([fragile_nb(work)], by="channel")
+    with pytest.raises(ReportError, match="Data file not found"):
+        plan_reports([summary_nb(work)], {"data_path": "missing.csv"}, by="channel")
+
+
+def test_config_errors_are_clear(work: Path) -> None:
+    (work / "bad.yml").write_text("- name: x\n  parameter: {a: 1}\n", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"report 1: unknown key\(s\) 'parameter'"):
+        plan_reports(config=work / "bad.yml")
+    (work / "dup.yml").write_text("- name: a\n- name: A\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="would be named 'A'"):
+        plan_reports([summary_nb(work)], config=work / "dup.yml")
+
+
+def test_usage_errors_exit_2(work: Path, capsys) -> None:
+    assert main(["report", "--notebook", "nowhere.ipynb"]) == 2
+    assert "Notebook not found: nowhere.ipynb" in capsys.readouterr().err
+    assert main(["report", "--kernel", "no-such-kernel-here"]) == 2
+    assert "No kernel named 'no-such-kernel-here'" in capsys.readouterr().err
+    (work / "notebooks" / "summary_report.ipynb").unlink()
+    (work / "notebooks" / "fragile_report.ipynb").unlink()
+    assert main(["report"]) == 2
+    assert "No report notebooks" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--timeout", "-1"])
+    assert info.value.code == 2
+
+
+def test_help_and_version(tmp_path: Path) -> None:
+    proc = cli("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "report" in proc.stdout and "version" in proc.stdout
+    proc = cli("report", "--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for option in (
+        "--notebook",
+        "--by",
+        "--config",
+        "--output-dir",
+        "--kernel",
+        "--timeout",
+        "--no-progress",
+        "exit status",
+    ):
+        assert option in proc.stdout
+    proc = cli("version", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("retention ")
+
+
+# --------------------------------------------------------------------------- units
+
+
+def test_notebook_parameters_include_what_papermill_skips(work: Path) -> None:
+    params = notebook_parameters(summary_nb(work))
+
+    assert list(params) == [
+        "data_path",
+        "segment_column",
+        "segment_value",
+        "min_revenue",
+        "top_n",
+        "show_details",
+    ]
+    assert params["segment_value"].type_name == "str | None"
+    assert params["segment_value"].help == "segment to keep; None = all rows"
+    assert params["data_path"].default_value() == "transactions.csv"
+
+
+@pytest.mark.parametrize(
+    ("value", "annotation", "ok"),
+    [
+        ("a", "str", True),
+        (None, "str", False),
+        (None, "str | None", True),
+        (None, "Optional[int]", True),
+        (3, "float", True),
+        (True, "int", False),
+        (True, "float", False),
+        (1, "bool", False),
+        ([1, 2], "list[int]", True),
+        ([1, "x"], "list[int]", False),
+        ({"a": 1}, "dict[str, float]", True),
+        ("M", "Literal['M', 'W']", True),
+        ("D", "Literal['M', 'W']", False),
+        ("2024", "int | str", True),
+        (object(), "SomeUnknownType", True),
+        (5, None, True),
+    ],
+)
+def test_value_matches(value, annotation, ok) -> None:
+    assert value_matches(value, annotation) is ok
+
+
+def test_command_line_values() -> None:
+    assert CommandLineValue("3").parsed == 3
+    assert CommandLineValue("[a, b]").parsed == ["a", "b"]
+    assert CommandLineValue("2024-01-31").parsed == "2024-01-31"
+    assert CommandLineValue("a: b: c").parsed == "a: b: c"
+
+
+def test_slugify_is_safe_and_unique() -> None:
+    assert slugify("<script>alert(1)</script>") == "script_alert_1_script"
+    assert slugify("../../etc/passwd") == "etc_passwd"
+    assert slugify("..") == "segment"
+    assert slugify("-rf") == "rf"
+    assert slugify("CON") == "CON_"
+    assert slugify("x.failed") == "x_failed"
+    assert slugify("Zürich") == "Zurich"
+    assert len(slugify("x" * 500)) == 64
+    for value in ["a/b", "a\\b", "a b", "<>", "..a..", "\x00", "é" * 3]:
+        s = slugify(value)
+        assert s and ".." not in s and not s.startswith((".", "-")), value
+        assert all(c.isascii() and (c.isalnum() or c in "._-") for c in s), value
+    taken: set[str] = set()
+    assert [batch._unique(s, taken) for s in ["a_b", "a_b", "A_B", "total"]] == [
+        "a_b",
+        "a_b-2",
+        "A_B-3",
+        "total",
+    ]
+
+
+def test_summary_bundle_and_index_escaping() -> None:
+    np = pytest.importorskip("numpy")
+    bundle = publish.summary_bundle({"n": np.int64(3)}, rate=np.float64(0.25), bad=float("nan"))
+    assert bundle[SUMMARY_MIME_TYPE] == {"n": 3, "rate": 0.25, "bad": None}
+    json.dumps(bundle)
+
+    entry = IndexEntry(
+        notebook="nb<",
+        name="x",
+        label="<img src=x onerror=alert(1)>",
+        status="failed",
+        error="Boom: <script>\nsecond line",
+        summary={"<k>": "<v>"},
+        html='a"b.html',
+    )
+    page = render_index_html([entry])
+    assert "<img" not in page and "<script>" not in page and "<k>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "Boom: &lt;script&gt;" in page and "second line" not in page
+    assert 'href="a%22b.html"' in page
