@@ -1,11 +1,8 @@
 """Shared test configuration."""
 
-import os
-
 import matplotlib
 
-# plots render off-screen in tests, whatever the machine
-os.environ.setdefault("MPLBACKEND", "Agg")
+# plots render off-screen in this process; notebook kernels keep their inline backend
 matplotlib.use("Agg")
 
 # notebooks under tests/data are fixtures that the report tests execute themselves
