@@ -1,0 +1,373 @@
+"""BG/NBD model of purchase counts in a non-contractual setting.
+
+Fader, Hardie & Lee (2005), "'Counting your customers' the easy way: an alternative to the
+Pareto/NBD model", *Marketing Science* 24(2). While alive, a customer buys at Poisson rate
+``lambda``; after each repeat purchase she drops out with probability ``p``. Across customers
+``lambda ~ Gamma(r, alpha)`` (shape ``r``, rate ``alpha``) and ``p ~ Beta(a, b)``.
+
+The input is one row per customer: ``frequency`` x (repeat purchases), ``recency`` t_x (time of
+the last purchase since the first) and ``T`` (time since the first purchase), all in one time
+unit; see :func:`retention.rfm_summary`. Every prediction ``t`` is in that same unit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from ._base import (
+    FittedModel,
+    bad_rows,
+    broadcast_inputs,
+    collapse,
+    dot,
+    fit_log_params,
+    shape_output,
+    summary_columns,
+)
+
+__all__ = ["BetaGeo"]
+
+
+class _BGNBDLikelihood:
+    """Negative log-likelihood and its gradient on collapsed data.
+
+    Per customer (FHL 2005, eq. 6), with
+    ``d = log(a / (b+x-1)) + (r+x) log((alpha+T) / (alpha+t_x))``:
+
+        log L = log[Gamma(r+x) alpha^r / Gamma(r)] + log[B(a, b+x) / B(a, b)]
+                - (r+x) log(alpha+T) + [x > 0] log(1 + e^d)
+
+    Terms in x only (gammaln, digamma) are computed once per distinct x, logs of alpha+T and
+    alpha+t_x once per distinct T and t_x, and customers without repeat purchase (for whom
+    the last term vanishes) are merged on T alone. Per repeat-buyer row there are only a
+    softplus, a logistic and a few products.
+    """
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> None:
+        rep = x > 0
+        (x1, tx1, T1), w1 = collapse(x[rep], tx[rep], T[rep], weights=w[rep])
+        (T0,), w0 = collapse(T[~rep], weights=w[~rep])
+        self.ux, ix = np.unique(x1, return_inverse=True)
+        self.ix = ix.astype(np.intp)
+        self.uT, self.iT = np.unique(np.concatenate([T1, T0]), return_inverse=True)
+        self.utx, self.itx = np.unique(tx1, return_inverse=True)
+        n1 = len(x1)
+        self.iT1, self.iT0 = self.iT[:n1], self.iT[n1:]
+        self.x1, self.w1, self.w0 = x1, w1, w0
+        self.wx1 = w1 * x1
+        # weight per distinct T over all customers, and of (weight * x) per distinct T
+        self.wT = np.bincount(self.iT, weights=np.concatenate([w1, w0]), minlength=len(self.uT))
+        self.wxT = np.bincount(self.iT1, weights=self.wx1, minlength=len(self.uT))
+        self.wsum = float(w1.sum() + w0.sum())
+        # weights per distinct x, including x = 0
+        self.wx = np.bincount(self.ix, weights=w1, minlength=len(self.ux))
+        self.w_zero = float(w0.sum())
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = theta
+        ux, wx = self.ux, self.wx
+        log_alpha = np.log(alpha)
+        # x-only terms for repeat buyers (x > 0) and for x = 0
+        a12 = (special.gammaln(r + ux) - special.gammaln(r)
+               + special.betaln(a, b + ux) - special.betaln(a, b))
+        ll = float(dot(wx, a12)) + self.wsum * r * log_alpha
+        # -(r+x) log(alpha+T) for everyone, via distinct T
+        lT_u = np.log(alpha + self.uT)
+        ll -= float(dot(r * self.wT + self.wxT, lT_u))
+        # repeat buyers: softplus(d)
+        lT = lT_u[self.iT1]
+        ltx_u = np.log(alpha + self.utx)
+        gap = lT - ltx_u[self.itx]
+        logc = np.log(a) - np.log(b + ux - 1)
+        rx = r + self.x1
+        d = logc[self.ix] + rx * gap
+        np.maximum(d, -700.0, out=d)  # keep exp(d) out of subnormal range
+        ll += float(dot(self.w1, np.logaddexp(0.0, d)))
+        wd = self.w1 * special.expit(d)  # weight x P(dropped out after the last purchase)
+
+        wd_x = np.bincount(self.ix, weights=wd, minlength=len(ux))
+        psi_r = special.digamma(r + ux) - special.digamma(r)
+        psi_ab = special.digamma(a + b) - special.digamma(a + b + ux)
+        psi_b = special.digamma(b + ux) - special.digamma(b)
+        inv_T = 1.0 / (alpha + self.uT)
+        d_r = (dot(wx, psi_r) + self.wsum * log_alpha - dot(self.wT, lT_u)
+               + dot(wd, gap))
+        d_alpha = (self.wsum * r / alpha - dot(r * self.wT + self.wxT, inv_T)
+                   + dot(wd * rx, inv_T[self.iT1] - 1.0 / (alpha + self.utx)[self.itx]))
+        d_a = dot(wx, psi_ab) + wd.sum() / a
+        d_b = dot(wx, psi_ab + psi_b) - dot(wd_x, 1.0 / (b + ux - 1))
+        return -ll, -np.array([d_r, d_alpha, d_a, d_b])
+
+
+def _conditional_expectation(r: float, alpha: float, a: float, b: float, t: np.ndarray,
+                             x: np.ndarray, tx: np.ndarray, big_t: np.ndarray) -> np.ndarray:
+    """FHL (2005) eq. 10; eq. 9 (new customer) is the case x = t_x = T = 0.
+
+    ``a = 1`` and ``a + b + x = 1`` are removable singularities of the closed form (0/0 and
+    2F1 with c = 0); near them the value is the mean of the two sides at ``a -+ 1e-4``.
+    """
+    step = 1e-4
+    if abs(a - 1) < step or (abs(a + b - 1) < step and np.any(x == 0)):
+        return 0.5 * (_closed_form(r, alpha, a - step, b, t, x, tx, big_t)
+                      + _closed_form(r, alpha, a + step, b, t, x, tx, big_t))
+    return _closed_form(r, alpha, a, b, t, x, tx, big_t)
+
+
+def _closed_form(r: float, alpha: float, a: float, b: float, t: np.ndarray,
+                 x: np.ndarray, tx: np.ndarray, big_t: np.ndarray) -> np.ndarray:
+    z = t / (alpha + big_t + t)
+    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+    head = (a + b + x - 1) / (a - 1)
+    body = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp
+    return head * body * _alive(r, alpha, a, b, x, tx, big_t)
+
+
+def _alive(r: float, alpha: float, a: float, b: float, x: np.ndarray, tx: np.ndarray,
+           big_t: np.ndarray) -> np.ndarray:
+    """P(alive) = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)), in log space."""
+    with np.errstate(divide="ignore"):
+        log_odds = (np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0))
+                    + (r + x) * (np.log(alpha + big_t) - np.log(alpha + tx)))
+    return np.where(x > 0, special.expit(-log_odds), 1.0)
+
+
+class BetaGeo(FittedModel):
+    """BG/NBD model (Fader, Hardie & Lee 2005), fitted by maximum likelihood.
+
+    Attributes
+    ----------
+    params_ : dict
+        ``{"r", "alpha", "a", "b"}``: purchase rates ``lambda ~ Gamma(r, alpha)`` (alpha in the
+        time unit of the summary), dropout probabilities ``p ~ Beta(a, b)``.
+    log_likelihood_ : float
+        Maximised log-likelihood.
+    standard_errors_ : dict
+        Standard errors from the inverse observed information (Hessian) matrix.
+    n_customers_ : float
+        Number of customers fitted (sum of the weights).
+    time_unit_ : str or None
+        ``summary.attrs["time_unit"]`` when the summary came from :func:`retention.rfm_summary`.
+    optimizer_result_ : scipy.optimize.OptimizeResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from retention.models import BetaGeo
+    >>> summary = pd.DataFrame({                      # one row per group of customers
+    ...     "frequency": [0, 0, 1, 1, 2, 2, 4, 7],
+    ...     "recency": [0, 0, 30, 5, 35, 10, 36, 37],    # weeks
+    ...     "T": [39, 30, 39, 38, 39, 37, 39, 39],
+    ...     "customers": [700, 600, 150, 120, 80, 70, 40, 20]})
+    >>> bgf = BetaGeo().fit(summary, weights="customers")
+    >>> sorted(bgf.params_)
+    ['a', 'alpha', 'b', 'r']
+    >>> round(bgf.probability_alive(1, 5, 38), 2)
+    0.76
+    """
+
+    _param_names = ("r", "alpha", "a", "b")
+
+    def fit(
+        self,
+        summary: pd.DataFrame,
+        *,
+        frequency: str = "frequency",
+        recency: str = "recency",
+        T: str = "T",
+        weights: str | np.ndarray | pd.Series | None = None,
+    ) -> BetaGeo:
+        """Fit the model by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : DataFrame
+            One row per customer (see :func:`retention.rfm_summary`).
+        frequency, recency, T : str
+            Column names.
+        weights : str or array-like, optional
+            Number of customers each row stands for (column name or values). Identical
+            (frequency, recency, T) rows are merged into weights internally anyway.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            Empty summary, missing columns, NaN / infinite / negative values, non-integer
+            frequency, recency > T, or no repeat buyer at all.
+        ConvergenceError
+            When the likelihood maximisation does not converge.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> summary = pd.DataFrame({"frequency": [0, 0, 1, 1, 2, 2, 4, 7],
+        ...                         "recency": [0, 0, 30, 5, 35, 10, 36, 37],
+        ...                         "T": [39, 30, 39, 38, 39, 37, 39, 39]})
+        >>> counts = [700, 600, 150, 120, 80, 70, 40, 20]
+        >>> round(BetaGeo().fit(summary, weights=counts).log_likelihood_, 2)
+        -4376.69
+        """
+        values, w, index = summary_columns(
+            summary, {"frequency": frequency, "recency": recency, "T": T}, weights
+        )
+        x, tx, big_t = values["frequency"], values["recency"], values["T"]
+        fractional = x != np.round(x)
+        if fractional.any():
+            raise ValueError(bad_rows(frequency, "non-integer", fractional, index)
+                             + "; frequency counts repeat purchases.")
+        late = tx > big_t * (1 + 1e-12)
+        if late.any():
+            raise ValueError(bad_rows(recency, f"greater-than-{T!r}", late, index)
+                             + f"; recency cannot exceed {T!r}.")
+        if not np.any((x > 0) & (w > 0)):
+            raise ValueError(
+                f"no customer has a repeat purchase ({frequency!r} is 0 for all "
+                f"{len(x)} rows); the BG/NBD dropout process cannot be estimated."
+            )
+        keep = w > 0
+        nll = _BGNBDLikelihood(x[keep], tx[keep], big_t[keep], w[keep])
+        n = float(w.sum())
+        # start: Gamma(1, alpha) with mean rate = mean repeat purchases per unit time
+        rate = max(dot(w, x + 1) / max(dot(w, big_t), 1e-12), 1e-6)
+        x0 = np.array([1.0, 1.0 / rate, 1.0, 1.0])
+        theta, result = fit_log_params(nll, x0, self._param_names, n, "BG/NBD")
+        self._set_fit(theta, nll, result, n)
+        self.time_unit_ = summary.attrs.get("time_unit")
+        return self
+
+    # ----------------------------------------------------------------------------------------
+    # predictions
+    # ----------------------------------------------------------------------------------------
+
+    def expected_purchases_new(self, t: Any) -> Any:
+        """Expected number of purchases in ``(0, t]`` by a newly acquired customer, E[X(t)].
+
+        FHL (2005) eq. 9:
+        ``(a+b-1)/(a-1) * [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))]``.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Length of the period, in the summary's time unit.
+
+        Examples
+        --------
+        >>> bgf = BetaGeo()
+        >>> bgf.params_ = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+        >>> round(bgf.expected_purchases_new(52), 3)
+        1.444
+        """
+        p = self._check_fitted()
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        arrays, index, scalar = broadcast_inputs(t=t)
+        t = arrays["t"]
+        zero = np.zeros_like(t)
+        out = _conditional_expectation(r, alpha, a, b, t, zero, zero, zero)
+        return shape_output(out, index, scalar, "expected_purchases")
+
+    def conditional_expected_purchases(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> Any:
+        """Expected purchases in the next ``t`` time units of a customer with history (x, t_x, T).
+
+        FHL (2005) eq. 10, with Gauss's hypergeometric function
+        (:func:`scipy.special.hyp2f1`).
+
+        Parameters
+        ----------
+        t : float or array-like
+            Length of the future period, in the summary's time unit.
+        frequency, recency, T : float or array-like
+            Customer histories (scalars, arrays or Series; broadcast together).
+
+        Returns
+        -------
+        float, ndarray or Series (indexed like the first Series argument)
+
+        Examples
+        --------
+        >>> bgf = BetaGeo()
+        >>> bgf.params_ = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+        >>> round(bgf.conditional_expected_purchases(39, 2, 30.43, 38.86), 3)
+        1.226
+        """
+        p = self._check_fitted()
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        arrays, index, scalar = broadcast_inputs(t=t, frequency=frequency, recency=recency, T=T)
+        t, x, tx, big_t = arrays["t"], arrays["frequency"], arrays["recency"], arrays["T"]
+        out = _conditional_expectation(r, alpha, a, b, t, x, tx, big_t)
+        return shape_output(out, index, scalar, "expected_purchases")
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+        """Probability that a customer with history (x, t_x, T) has not dropped out.
+
+        FHL (2005) eq. 11; 1 for customers without a repeat purchase (in BG/NBD a customer
+        can only drop out right after a repeat purchase).
+
+        Parameters
+        ----------
+        frequency, recency, T : float or array-like
+            Customer histories (broadcast together).
+
+        Examples
+        --------
+        >>> bgf = BetaGeo()
+        >>> bgf.params_ = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+        >>> bgf.probability_alive(0, 0, 30)
+        1.0
+        >>> round(bgf.probability_alive(2, 5, 38), 3)
+        0.129
+        """
+        p = self._check_fitted()
+        arrays, index, scalar = broadcast_inputs(frequency=frequency, recency=recency, T=T)
+        x, tx, big_t = arrays["frequency"], arrays["recency"], arrays["T"]
+        late = tx > big_t * (1 + 1e-12)
+        if late.any():
+            raise ValueError(f"recency exceeds T in {int(late.sum())} value(s).")
+        out = _alive(p["r"], p["alpha"], p["a"], p["b"], x, tx, big_t)
+        return shape_output(out, index, scalar, "probability_alive")
+
+    def probability_of_purchases(self, k: Any, t: Any) -> Any:
+        """Probability that a new customer makes exactly ``k`` purchases in ``(0, t]``, P(X(t)=k).
+
+        FHL (2005) eq. 8, written with the negative binomial pmf and survival function
+        (:data:`scipy.stats.nbinom`, ``n = r``, ``p = alpha / (alpha + t)``)::
+
+            B(a, b+k)/B(a, b) * NB.pmf(k) + [k > 0] B(a+1, b+k-1)/B(a, b) * NB.sf(k-1)
+
+        Parameters
+        ----------
+        k : int or array-like of int
+            Number of purchases (>= 0).
+        t : float or array-like
+            Length of the period, in the summary's time unit.
+
+        Examples
+        --------
+        >>> bgf = BetaGeo()
+        >>> bgf.params_ = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+        >>> round(bgf.probability_of_purchases(0, 39), 3)
+        0.574
+        """
+        p = self._check_fitted()
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        arrays, index, scalar = broadcast_inputs(k=k, t=t)
+        k, t = arrays["k"], arrays["t"]
+        if np.any(k != np.round(k)):
+            raise ValueError("k must hold whole numbers of purchases.")
+        nb_p = alpha / (alpha + t)
+        first = np.exp(special.betaln(a, b + k) - special.betaln(a, b)) * stats.nbinom.pmf(
+            k, r, nb_p)
+        with np.errstate(invalid="ignore"):
+            second = np.exp(special.betaln(a + 1, np.maximum(b + k - 1, 1e-300))
+                            - special.betaln(a, b)) * stats.nbinom.sf(k - 1, r, nb_p)
+        out = first + np.where(k > 0, second, 0.0)
+        return shape_output(out, index, scalar, "probability")
+

@@ -1,0 +1,479 @@
+"""Per-customer recency / frequency / monetary summaries, the input of BG/NBD and Gamma-Gamma.
+
+The definitions are those of lifetimes' ``summary_data_from_transaction_data`` (and of the
+BG/NBD and Gamma-Gamma papers):
+
+* transactions are grouped into ``freq`` periods; all purchases of a customer in one period
+  are **one purchase occasion** whose value is the period's summed revenue;
+* ``frequency`` = number of *repeat* occasions (distinct purchase periods - 1);
+* ``recency`` = time from the first to the last purchase period;
+* ``T`` = time from the first purchase period to the period of ``observation_end``;
+* ``monetary_value`` = mean value of the repeat occasions (0 when ``frequency`` is 0).
+
+Refunds (negative revenue) are handled as follows, and everything set aside is counted in
+``DataFrame.attrs``:
+
+* a row with revenue >= 0 is a purchase (a zero-value order is still an order);
+* a refund in a period where the customer also purchased is netted into that occasion's value;
+* a period with only refunds is *not* a purchase occasion, and its amount is left out of
+  ``monetary_value`` (``attrs["n_refund_only_periods"]``, ``attrs["refund_only_amount"]``);
+* a customer with no purchase occasion at all has no row
+  (``attrs["n_customers_without_purchase"]``).
+
+Netting can make an occasion's value, hence ``monetary_value``, zero or negative; the
+Gamma-Gamma model refuses such customers with a message naming them.
+
+The work is done on integer codes (customer codes from the ids, period codes from
+:func:`retention.periods.period_codes`), with one sort of the (customer, period) keys and
+``numpy.bincount``; there is no datetime groupby.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .periods import PERIOD_DAYS, normalize_freq, period_codes
+
+__all__ = ["calibration_and_holdout", "rfm_summary"]
+
+_N_EXAMPLES = 5
+
+
+# --------------------------------------------------------------------------------------------
+# input checks and integer codes
+# --------------------------------------------------------------------------------------------
+
+
+def _examples(labels: Any, mask: np.ndarray) -> list:
+    """A few labels where ``mask`` is true, for error messages."""
+    positions = np.flatnonzero(mask)[:_N_EXAMPLES]
+    return list(np.asarray(labels, dtype=object)[positions])
+
+
+def _check_columns(tx: pd.DataFrame, columns: dict[str, str | None]) -> None:
+    if not isinstance(tx, pd.DataFrame):
+        raise TypeError(f"tx must be a pandas DataFrame, got {type(tx).__name__}.")
+    missing = [f"{arg}={col!r}" for arg, col in columns.items()
+               if col is not None and col not in tx]
+    if missing:
+        raise ValueError(
+            f"column(s) not found in the transactions: {', '.join(missing)}; "
+            f"available columns: {list(tx.columns)[:20]}."
+        )
+
+
+def _date_values(tx: pd.DataFrame, date: str) -> np.ndarray:
+    col = tx[date]
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        raise ValueError(
+            f"column {date!r} is timezone-aware ({col.dtype}); convert it to naive local dates "
+            "first, e.g. tx[date].dt.tz_convert(tz).dt.tz_localize(None)."
+        )
+    if not pd.api.types.is_datetime64_dtype(col.dtype):
+        raise ValueError(
+            f"column {date!r} must hold datetime64 values, got dtype {col.dtype}; parse it with "
+            "pd.to_datetime or load the data with retention.load_transactions."
+        )
+    values = col.to_numpy(dtype="datetime64[ns]")
+    bad = np.isnat(values)
+    if bad.any():
+        raise ValueError(
+            f"column {date!r} has {int(bad.sum())} missing date(s) (NaT), e.g. at rows "
+            f"{_examples(tx.index, bad)}."
+        )
+    return values
+
+
+def _amount_values(tx: pd.DataFrame, amount: str | None) -> np.ndarray | None:
+    if amount is None:
+        return None
+    col = tx[amount]
+    if not (pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)):
+        raise ValueError(f"column {amount!r} must be numeric, got dtype {col.dtype}.")
+    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"column {amount!r} has {int(bad.sum())} missing or infinite value(s), e.g. at rows "
+            f"{_examples(tx.index, bad)}."
+        )
+    return values
+
+
+def _customer_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer code of each row's customer (0..n-1) and the customer ids, sorted when possible.
+
+    Integer ids in a compact range use a direct offset (no hashing); categoricals use their
+    codes; anything else goes through ``pandas.factorize``.
+    """
+    name = col.name
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy(dtype=np.int64)
+        labels = col.cat.categories
+    elif pd.api.types.is_integer_dtype(dtype) and not col.hasnans and len(col):
+        values = col.to_numpy(dtype=np.int64)
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < max(4 * len(values), 1 << 20):
+            codes = values - lo
+            labels = pd.RangeIndex(lo, hi + 1)
+        else:
+            codes, labels = pd.factorize(values)
+            labels = pd.Index(labels)
+    else:
+        codes, labels = pd.factorize(col)
+        labels = pd.Index(labels)
+    missing = codes < 0
+    if missing.any():
+        raise ValueError(
+            f"column {name!r} has {int(missing.sum())} missing customer id(s), e.g. at rows "
+            f"{_examples(col.index, missing)}."
+        )
+    return codes.astype(np.int64, copy=False), labels
+
+
+def _to_timestamp(value: Any, arg: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{arg}={value!r} is not a date.") from err
+    if ts is pd.NaT:
+        raise ValueError(f"{arg} must be a date, got {value!r}.")
+    if ts.tzinfo is not None:
+        raise ValueError(f"{arg}={value!r} is timezone-aware; pass a naive date.")
+    return ts
+
+
+class _Prepared:
+    """Integer codes of a transaction table, shared by the summaries."""
+
+    def __init__(
+        self,
+        tx: pd.DataFrame,
+        freq: str,
+        time_unit: str | None,
+        customer: str,
+        date: str,
+        amount: str | None,
+    ) -> None:
+        _check_columns(tx, {"customer": customer, "date": date, "amount": amount})
+        self.freq = normalize_freq(freq)
+        self.time_unit = self.freq if time_unit is None else normalize_freq(time_unit)
+        #: length of one ``freq`` period expressed in ``time_unit``
+        self.scale = PERIOD_DAYS[self.freq] / PERIOD_DAYS[self.time_unit]
+        dates = _date_values(tx, date)
+        self.revenue = _amount_values(tx, amount)
+        if len(dates) == 0:
+            raise ValueError("the transaction table is empty.")
+        self.first_date, self.last_date = dates.min(), dates.max()
+        self.periods = period_codes(dates, self.freq)
+        self.codes, self.labels = _customer_codes(tx[customer])
+        self.customer = customer
+        self.n_rows = len(tx)
+
+    def end_code(self, end: Any, arg: str) -> tuple[int, pd.Timestamp]:
+        """Period code of an end date and the date itself (default: the last transaction)."""
+        if end is None:
+            return int(self.periods.max()), pd.Timestamp(self.last_date)
+        ts = _to_timestamp(end, arg)
+        return int(period_codes(np.array([ts.to_datetime64()]), self.freq)[0]), ts
+
+
+class _Occasions:
+    """Purchase occasions (distinct customer-period pairs with a purchase) of a row subset."""
+
+    def __init__(self, codes: np.ndarray, rel: np.ndarray, revenue: np.ndarray | None,
+                 span: int) -> None:
+        # Keys fit comfortably in int64: customers < 1e12 and span < 1e6 periods.
+        keys = codes * span + rel
+        purchase = None if revenue is None else revenue >= 0
+        sorted_keys = np.sort(keys if purchase is None or purchase.all() else keys[purchase])
+        if len(sorted_keys):
+            new = np.empty(len(sorted_keys), dtype=bool)
+            new[0] = True
+            np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+            self.keys = sorted_keys[new]
+        else:
+            self.keys = sorted_keys
+        # Rows that belong to an occasion: purchases, and refunds in a period with a purchase.
+        self.in_occasion = None
+        self.n_refund_only_periods = 0
+        self.refund_only_amount = 0.0
+        if purchase is not None and not purchase.all():
+            refund_rows = np.flatnonzero(~purchase)
+            rkeys = keys[refund_rows]
+            pos = np.searchsorted(self.keys, rkeys).clip(max=max(len(self.keys) - 1, 0))
+            matched = (self.keys[pos] == rkeys) if len(self.keys) else np.zeros(len(rkeys), bool)
+            self.in_occasion = purchase
+            self.in_occasion[refund_rows[matched]] = True
+            self.n_refund_only_periods = int(len(np.unique(rkeys[~matched])))
+            self.refund_only_amount = float(revenue[refund_rows[~matched]].sum())
+        self.span = span
+
+    def per_customer(self, n_customers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Number of occasions, first and last relative period of each customer code."""
+        cust = self.keys // self.span
+        rel = self.keys - cust * self.span
+        count = np.bincount(cust, minlength=n_customers)
+        first = np.zeros(n_customers, dtype=np.int64)
+        last = np.zeros(n_customers, dtype=np.int64)
+        if len(cust):
+            starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+            ends = np.r_[starts[1:] - 1, len(cust) - 1]
+            first[cust[starts]] = rel[starts]
+            last[cust[ends]] = rel[ends]
+        return count, first, last
+
+
+def _relative_periods(periods: np.ndarray) -> tuple[np.ndarray, int, int]:
+    lo = int(periods.min()) if len(periods) else 0
+    hi = int(periods.max()) if len(periods) else 0
+    return periods - lo, lo, hi - lo + 1
+
+
+def _summary(prep: _Prepared, keep: np.ndarray | None, end_code: int
+             ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Calibration-style summary of the rows selected by ``keep`` (all rows when None)."""
+    codes = prep.codes if keep is None else prep.codes[keep]
+    periods = prep.periods if keep is None else prep.periods[keep]
+    revenue = None if prep.revenue is None else (
+        prep.revenue if keep is None else prep.revenue[keep])
+    rel, lo, span = _relative_periods(periods)
+    n_codes = len(prep.labels)
+    occ = _Occasions(codes, rel, revenue, span)
+    count, first, last = occ.per_customer(n_codes)
+
+    present = count > 0
+    frequency = count - 1
+    columns: dict[str, np.ndarray] = {
+        "frequency": frequency[present],
+        "recency": (last - first)[present] * prep.scale,
+        "T": (end_code - lo - first)[present] * prep.scale,
+    }
+    if revenue is not None:
+        # Repeat revenue: rows of an occasion other than the customer's first period.
+        repeat = rel != first[codes]
+        if occ.in_occasion is not None:
+            repeat &= occ.in_occasion
+        total = np.bincount(codes, weights=np.where(repeat, revenue, 0.0), minlength=n_codes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            monetary = np.where(frequency > 0, total / np.maximum(frequency, 1), 0.0)
+        columns["monetary_value"] = monetary[present]
+
+    n_with_rows = int((np.bincount(codes, minlength=n_codes) > 0).sum())
+    info = {
+        "n_refund_only_periods": occ.n_refund_only_periods,
+        "refund_only_amount": occ.refund_only_amount,
+        "n_customers_without_purchase": n_with_rows - int(present.sum()),
+    }
+    index = prep.labels[present]
+    frame = pd.DataFrame(columns, index=index)
+    frame.index.name = prep.customer
+    return _sorted(frame), info
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.index.is_monotonic_increasing:
+        return frame
+    try:
+        return frame.sort_index()
+    except TypeError:  # ids of mixed, unorderable types: keep first-appearance order
+        return frame
+
+
+# --------------------------------------------------------------------------------------------
+# public functions
+# --------------------------------------------------------------------------------------------
+
+
+def rfm_summary(
+    tx: pd.DataFrame,
+    freq: str = "D",
+    observation_end: Any = None,
+    *,
+    time_unit: str | None = None,
+    customer: str = "customer_id",
+    date: str = "order_date",
+    amount: str | None = "revenue",
+) -> pd.DataFrame:
+    """Frequency, recency, T and monetary value of each customer (lifetimes definitions).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transactions, one row per order line (canonical schema: ``customer_id``,
+        ``order_date`` datetime64, ``revenue`` float; negative revenue = refund).
+    freq : {"D", "W", "M", "Q"}, default "D"
+        Period that defines a purchase occasion: purchases of a customer within the same
+        period count once, their revenue summed.
+    observation_end : date-like, optional
+        End of the observation window. Transactions in later periods are excluded (and
+        counted in ``attrs["n_transactions_after_end"]``). Default: the last transaction date.
+    time_unit : {"D", "W", "M", "Q"}, optional
+        Unit of ``recency`` and ``T``; default ``freq``. ``freq="D", time_unit="W"`` gives
+        days / 7, the weeks of the BG/NBD papers. Months and quarters are 365.25/12 and
+        365.25/4 days when converting between units.
+    customer, date, amount : str
+        Column names. ``amount=None`` leaves out ``monetary_value``.
+
+    Returns
+    -------
+    DataFrame
+        Index = customer id (sorted); columns ``frequency`` (int), ``recency``, ``T``,
+        ``monetary_value`` (floats). ``attrs`` holds ``freq``, ``time_unit``,
+        ``observation_end`` and the counts of anything set aside: ``n_transactions_after_end``,
+        ``n_refund_only_periods``, ``refund_only_amount``, ``n_customers_without_purchase``.
+
+    Notes
+    -----
+    Refunds: a refund in a period with a purchase is netted into that occasion; a period with
+    only refunds is not a purchase occasion and its amount is not part of ``monetary_value``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 1, 2],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-05"]),
+    ...     "revenue": [10.0, 5.0, 20.0, 7.0],
+    ... })
+    >>> rfm_summary(tx, observation_end="2024-01-15")  # doctest: +NORMALIZE_WHITESPACE
+                 frequency  recency     T  monetary_value
+    customer_id
+    1                    1      7.0  14.0            20.0
+    2                    0      0.0  10.0             0.0
+    """
+    prep = _Prepared(tx, freq, time_unit, customer, date, amount)
+    end_code, end_ts = prep.end_code(observation_end, "observation_end")
+    keep = prep.periods <= end_code
+    n_after = int(len(keep) - np.count_nonzero(keep))
+    if n_after == len(keep):
+        raise ValueError(
+            f"observation_end={observation_end!r} is before the first transaction "
+            f"({pd.Timestamp(prep.first_date)}); no transaction is left to summarise."
+        )
+    frame, info = _summary(prep, None if n_after == 0 else keep, end_code)
+    frame.attrs.update(
+        freq=prep.freq,
+        time_unit=prep.time_unit,
+        observation_end=end_ts,
+        n_transactions_after_end=n_after,
+        **info,
+    )
+    return frame
+
+
+def calibration_and_holdout(
+    tx: pd.DataFrame,
+    calibration_end: Any,
+    observation_end: Any = None,
+    *,
+    freq: str = "D",
+    time_unit: str | None = None,
+    customer: str = "customer_id",
+    date: str = "order_date",
+    amount: str | None = "revenue",
+) -> pd.DataFrame:
+    """RFM summary of a calibration window and purchases in the following holdout window.
+
+    Same definitions as :func:`rfm_summary` (and lifetimes' ``calibration_and_holdout_data``).
+    The calibration summary covers transactions up to ``calibration_end``; the holdout counts,
+    for the customers of the calibration window, the purchase occasions after
+    ``calibration_end`` up to ``observation_end``.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transactions (see :func:`rfm_summary`).
+    calibration_end : date-like
+        Last day of the calibration window.
+    observation_end : date-like, optional
+        Last day of the holdout window; default the last transaction date.
+    freq, time_unit, customer, date, amount
+        As in :func:`rfm_summary`.
+
+    Returns
+    -------
+    DataFrame
+        Index = customer id; columns ``frequency_cal``, ``recency_cal``, ``T_cal``,
+        ``monetary_value_cal``, ``frequency_holdout`` (number of purchase occasions in the
+        holdout; every one counts, there is no "first" to leave out), ``monetary_value_holdout``
+        (mean occasion value in the holdout, 0 without one) and ``duration_holdout`` (length of
+        the holdout in ``time_unit``). Customers whose first purchase falls in the holdout have
+        no row (``attrs["n_holdout_only_customers"]``).
+
+    Notes
+    -----
+    lifetimes averages raw transaction values for ``monetary_value_holdout``; here it is the
+    mean *occasion* value, consistent with the calibration column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 1, 2],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-12", "2024-01-02"]),
+    ...     "revenue": [10.0, 5.0, 20.0, 7.0],
+    ... })
+    >>> out = calibration_and_holdout(tx, "2024-01-05", "2024-01-15")
+    >>> out[["frequency_cal", "T_cal", "frequency_holdout"]]  # doctest: +NORMALIZE_WHITESPACE
+                 frequency_cal  T_cal  frequency_holdout
+    customer_id
+    1                        1    4.0                  1
+    2                        0    3.0                  0
+    >>> out["monetary_value_holdout"].tolist(), out["duration_holdout"].tolist()
+    ([20.0, 0.0], [10.0, 10.0])
+    """
+    prep = _Prepared(tx, freq, time_unit, customer, date, amount)
+    cal_code, cal_ts = prep.end_code(calibration_end, "calibration_end")
+    end_code, end_ts = prep.end_code(observation_end, "observation_end")
+    if end_code <= cal_code:
+        raise ValueError(
+            f"observation_end ({end_ts}) must fall in "
+            f"a later {prep.freq!r} period than calibration_end ({cal_ts}); the holdout is empty."
+        )
+    in_cal = prep.periods <= cal_code
+    if not in_cal.any():
+        raise ValueError(
+            f"calibration_end={calibration_end!r} is before the first transaction "
+            f"({pd.Timestamp(prep.first_date)}); the calibration window is empty."
+        )
+    in_hold = ~in_cal & (prep.periods <= end_code)
+    n_after = int(np.count_nonzero(prep.periods > end_code))
+
+    cal, info = _summary(prep, in_cal, cal_code)
+    cal.columns = [f"{c}_cal" for c in cal.columns]
+
+    # Holdout occasions per customer code.
+    n_codes = len(prep.labels)
+    codes = prep.codes[in_hold]
+    rel, _, span = _relative_periods(prep.periods[in_hold])
+    revenue = None if prep.revenue is None else prep.revenue[in_hold]
+    occ = _Occasions(codes, rel, revenue, span)
+    count, _, _ = occ.per_customer(n_codes)
+    hold = pd.DataFrame({"frequency_holdout": count}, index=prep.labels)
+    if revenue is not None:
+        rows = occ.in_occasion
+        values = revenue if rows is None else np.where(rows, revenue, 0.0)
+        total = np.bincount(codes, weights=values, minlength=n_codes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hold["monetary_value_holdout"] = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    in_cal_customers = hold.index.isin(cal.index)
+    n_holdout_only = int(((count > 0) & ~in_cal_customers).sum())
+    out = cal.join(hold, how="left")
+    out["duration_holdout"] = (end_code - cal_code) * prep.scale
+    out.attrs.update(
+        freq=prep.freq,
+        time_unit=prep.time_unit,
+        calibration_end=cal_ts,
+        observation_end=end_ts,
+        n_transactions_after_end=n_after,
+        n_holdout_only_customers=n_holdout_only,
+        n_refund_only_periods=info["n_refund_only_periods"] + occ.n_refund_only_periods,
+        refund_only_amount=info["refund_only_amount"] + occ.refund_only_amount,
+        n_customers_without_purchase=info["n_customers_without_purchase"],
+    )
+    return out
