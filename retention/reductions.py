@@ -1,0 +1,806 @@
+"""The passes over the full transaction log.
+
+Everything else in the package works on the small tables these functions return, so this
+module is the only place that touches every transaction. Each function is a handful of
+vectorised NumPy passes over integer keys:
+
+* customers are turned into integer *slots* once (``id - min(id)`` when the ids are integers
+  in a dense range, :func:`pandas.factorize` otherwise);
+* dates are turned into integer day numbers, and days into period indexes through a small
+  lookup table (one entry per day in the data) that agrees with
+  :func:`retention.periods.period_codes`;
+* distinct (customer, period) activity is a boolean bitmap indexed by
+  ``slot * n_periods + period`` (or, when that bitmap would be too large, a sort of the same
+  integer keys), and every count or sum is a :func:`numpy.bincount` over small integer keys.
+
+No datetime group-by, no Python loop over rows or customers, no copy of the input frame.
+
+A second engine (DuckDB, Ibis, Spark) can take over by implementing the same functions with
+the same output columns; the tables built on top of them do not change. The SQL equivalent
+of :func:`cohort_activity` (calendar months, ``include_refunds=False``) is::
+
+    WITH t AS (SELECT customer_id, date_trunc('month', order_date) AS p, revenue FROM tx),
+         first AS (SELECT customer_id, min(p) AS cohort FROM t WHERE revenue > 0 GROUP BY 1),
+         pairs AS (SELECT DISTINCT customer_id, p FROM t WHERE revenue > 0)
+    SELECT cohort, datediff('month', cohort, p) AS period, count(*) AS customers, ...
+    FROM pairs JOIN first USING (customer_id) GROUP BY 1, 2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from retention.periods import normalize_freq, period_codes
+
+#: Canonical column names of a transaction log.
+CUSTOMER = "customer_id"
+DATE = "order_date"
+AMOUNT = "revenue"
+
+#: Rolling period lengths as exact fractions of a day, ``(numerator, denominator)``:
+#: a day, a week, an average Gregorian month (365.25 / 12 = 30.4375 days) and an average
+#: quarter (365.25 / 4 = 91.3125 days). Matches :data:`retention.periods.PERIOD_DAYS`.
+ROLLING_DAYS: dict[str, tuple[int, int]] = {
+    "D": (1, 1),
+    "W": (7, 1),
+    "M": (487, 16),
+    "Q": (1461, 16),
+}
+
+_TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+_NO_COHORT = np.int64(1) << 40  # "first period" of a customer who never qualified
+_N_EXAMPLES = 5
+_CHUNK = 1 << 20  # rows per chunk in the row passes
+_BITMAP_BYTES = 1 << 24  # a distinct-pairs bitmap may use this many bytes,
+_BITMAP_BYTES_PER_ROW = 8  # or this many per transaction row; else keys are sorted
+
+
+# --------------------------------------------------------------------------------------
+# input checks and encoding
+# --------------------------------------------------------------------------------------
+
+
+def check_columns(tx: Any, **columns: str | Sequence[str] | None) -> None:
+    """Raise a clear error unless ``tx`` is a DataFrame holding every named column.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        The transaction log.
+    **columns : str, list of str or None
+        Role name (``customer``, ``date``, ...) mapped to the column(s) expected in ``tx``;
+        ``None`` means "not used".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_columns(pd.DataFrame({"customer_id": [1]}), customer="customer_id")
+    """
+    if not isinstance(tx, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame of transactions, got {type(tx).__name__}.")
+    available = list(tx.columns)
+    for role, names in columns.items():
+        if names is None:
+            continue
+        for name in [names] if isinstance(names, str) else list(names):
+            if name not in tx.columns:
+                raise ValueError(
+                    f"column {name!r} ({role}=) not found in the transactions; available "
+                    f"columns: {available}. Pass {role}='<your column>' to use another name."
+                )
+
+
+def _examples(index: pd.Index, bad: np.ndarray) -> str:
+    rows = index[np.flatnonzero(bad)[:_N_EXAMPLES]]
+    return ", ".join(repr(r) for r in rows)
+
+
+def _date_ticks(series: pd.Series, name: str, index: pd.Index) -> tuple[np.ndarray, int]:
+    """Integer timestamps of a date column and the number of ticks in a day."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        raise ValueError(
+            f"column {name!r} holds time-zone aware dates ({dtype}); convert them to local "
+            f"naive dates first, e.g. tx[{name!r}].dt.tz_convert('Europe/Paris')"
+            ".dt.tz_localize(None)."
+        )
+    if not (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+        try:
+            series = pd.to_datetime(series)
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"column {name!r} should hold dates (datetime64); it has dtype {dtype} and "
+                f"could not be parsed as dates: {err}"
+            ) from None
+        return _date_ticks(series, name, index)
+    values = series.to_numpy()
+    unit, count = np.datetime_data(values.dtype)
+    if unit not in _TICKS_PER_DAY or count != 1:
+        values = values.astype("datetime64[ns]")
+        unit = "ns"
+    ticks = values.view(np.int64)
+    missing = ticks == np.iinfo(np.int64).min
+    if missing.any():
+        raise ValueError(
+            f"column {name!r} has {int(missing.sum())} missing dates (NaT), e.g. at rows "
+            f"{_examples(index, missing)}; drop or fill them first."
+        )
+    return ticks, _TICKS_PER_DAY[unit]
+
+
+def _days(ticks: np.ndarray, per_day: int) -> np.ndarray:
+    """Day number (days since 1970-01-01) of each timestamp, int32 when it fits."""
+    if len(ticks) == 0:
+        return np.empty(0, dtype=np.int32)
+    lo, hi = int(ticks.min()) // per_day, int(ticks.max()) // per_day
+    fits = np.iinfo(np.int32).min < lo and hi < np.iinfo(np.int32).max
+    day = np.empty(len(ticks), dtype=np.int32 if fits else np.int64)
+    np.floor_divide(ticks, per_day, out=day, casting="unsafe")  # buffered, no int64 copy
+    return day
+
+
+def _amounts(series: pd.Series, name: str, index: pd.Index) -> np.ndarray:
+    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        raise ValueError(
+            f"column {name!r} should hold numbers (revenue); it has dtype {series.dtype}."
+        )
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(values)
+    if missing.any():
+        raise ValueError(
+            f"column {name!r} has {int(missing.sum())} missing amounts, e.g. at rows "
+            f"{_examples(index, missing)}; fill them (0 for no revenue) or drop the rows."
+        )
+    return values
+
+
+@dataclass
+class _Log:
+    """A transaction log reduced to flat integer / float arrays (row order kept)."""
+
+    slot: np.ndarray  # customer slot of each row, 0 <= slot < n_slots
+    n_slots: int
+    ids: Any  # ndarray / Index mapping slot -> customer id (``ids[slot]``)
+    ids_offset: int | None  # dense integer ids: id = slot + ids_offset
+    day: np.ndarray  # int64 days since 1970-01-01
+    ticks: np.ndarray  # raw int64 timestamps (same unit for all rows)
+    amount: np.ndarray  # float64
+    qualifying: np.ndarray  # bool: the row makes its customer active / is an order
+    order: np.ndarray | None  # int64 order codes, -1 where the row has no order id
+    positions: np.ndarray | None  # row positions in the input when rows were cut by `until`
+    last_day: int | None  # last day with data, before the `until` cut (None: no rows)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.day)
+
+    def customer_ids(self, slots: np.ndarray) -> Any:
+        if self.ids_offset is not None:
+            return (slots + self.ids_offset).astype(self.ids, copy=False)
+        return self.ids.take(slots)
+
+
+def _encode_customers(values: np.ndarray | pd.Series, name: str, index: pd.Index):
+    """Customer slots: ``id - min`` for dense integer ids, factorize codes otherwise."""
+    array = values.to_numpy() if isinstance(values, pd.Series) else values
+    n = len(array)
+    if isinstance(array, np.ndarray) and array.dtype.kind in "iu" and n:
+        lo, hi = int(array.min()), int(array.max())
+        span = hi - lo + 1
+        if span <= 2 * n + 1024:
+            dtype = np.int32 if span < np.iinfo(np.int32).max else np.int64
+            slot = np.empty(n, dtype=dtype)
+            np.subtract(array, np.asarray(lo, dtype=array.dtype), out=slot, casting="unsafe")
+            return slot, span, array.dtype, lo
+    codes, uniques = pd.factorize(values, sort=False)
+    missing = codes < 0
+    if missing.any():
+        raise ValueError(
+            f"column {name!r} has {int(missing.sum())} missing customer ids, e.g. at rows "
+            f"{_examples(index, missing)}; drop or fill them first."
+        )
+    dtype = np.int32 if len(uniques) < np.iinfo(np.int32).max else np.int64
+    return codes.astype(dtype, copy=False), len(uniques), uniques, None
+
+
+def _encode(
+    tx: pd.DataFrame,
+    *,
+    customer: str,
+    date: str,
+    amount: str,
+    order: str | None,
+    include_refunds: bool,
+    until_day: int | None = None,
+) -> _Log:
+    check_columns(tx, customer=customer, date=date, amount=amount, order=order)
+    index = tx.index
+    ticks, per_day = _date_ticks(tx[date], date, index)
+    values = _amounts(tx[amount], amount, index)
+    day = _days(ticks, per_day)
+    last_day = int(day.max()) if len(day) else None
+    customers: Any = tx[customer]
+    orders: Any = tx[order] if order is not None else None
+    positions = None
+    if until_day is not None and last_day is not None and last_day >= until_day:
+        keep = day < until_day
+        positions = np.flatnonzero(keep)
+        ticks, day, values = ticks[keep], day[keep], values[keep]
+        customers = customers.to_numpy()[keep] if customers.dtype.kind in "iu" else customers[keep]
+        orders = orders[keep] if orders is not None else None
+        index = index[keep]
+    slot, n_slots, ids, offset = _encode_customers(customers, customer, index)
+    qualifying = np.ones(len(day), dtype=bool) if include_refunds else values > 0
+    order_codes = None
+    if orders is not None:
+        order_codes, _ = pd.factorize(orders, sort=False)
+        missing = (order_codes < 0) & qualifying
+        if missing.any():
+            raise ValueError(
+                f"column {order!r} has {int(missing.sum())} orders without an order id, e.g. at "
+                f"rows {_examples(index, missing)}; fill them or call without order=."
+            )
+    return _Log(
+        slot=slot,
+        n_slots=n_slots,
+        ids=ids,
+        ids_offset=offset,
+        day=day,
+        ticks=ticks,
+        amount=values,
+        qualifying=qualifying,
+        order=order_codes,
+        positions=positions,
+        last_day=last_day,
+    )
+
+
+def _chunks(n: int) -> list[slice]:
+    """Slices of ``range(n)``: the row passes run chunk by chunk to keep temporaries small."""
+    return [slice(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
+
+
+def _small_int(bound: int) -> type[np.signedinteger]:
+    """Smallest signed integer type holding ``-bound .. bound``."""
+    for dtype in (np.int16, np.int32):
+        if bound < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _calendar_index(day: np.ndarray, freq: str) -> tuple[np.ndarray, int, int, np.ndarray, int]:
+    """Calendar period index of each row, through a one-entry-per-day lookup table.
+
+    Returns ``(index per row, first period code, number of periods, lookup table, first
+    day)``; the lookup table maps ``day - first day`` to the period index, and agrees with
+    :func:`retention.periods.period_codes`.
+    """
+    first_day, last_day = int(day.min()), int(day.max())
+    days = np.arange(first_day, last_day + 1, dtype=np.int64).astype("datetime64[D]")
+    codes = period_codes(days, freq)
+    n_periods = int(codes[-1] - codes[0] + 1)
+    lookup = (codes - codes[0]).astype(_small_int(n_periods))
+    index = np.empty(len(day), dtype=lookup.dtype)
+    for part in _chunks(len(day)):
+        np.take(lookup, day[part] - first_day, out=index[part])
+    return index, int(codes[0]), n_periods, lookup, first_day
+
+
+def _distinct_pairs(
+    slot: np.ndarray,
+    j: np.ndarray,
+    q: np.ndarray,
+    n_slots: int,
+    n_j: int,
+    chunks: list[slice],
+):
+    """Distinct (slot, j) pairs of the qualifying rows, in chunks sorted by slot then j.
+
+    A boolean bitmap indexed by ``slot * n_j + j`` when it is small enough (a byte per cell,
+    at most 8 bytes per row); otherwise a sort of the same integer keys.
+    """
+    size = n_slots * n_j
+    key_type = np.int32 if size < np.iinfo(np.int32).max else np.int64
+    if size <= max(_BITMAP_BYTES_PER_ROW * len(slot), _BITMAP_BYTES):
+        bitmap = np.zeros(size, dtype=bool)
+        for part in chunks:
+            keys = slot[part].astype(key_type) * key_type(n_j)
+            keys += j[part]
+            bitmap[keys[q[part]]] = True
+        grid = bitmap.reshape(n_slots, n_j)
+        step = max(1, _CHUNK // max(n_j, 1))
+        for first in range(0, n_slots, step):
+            rows, cols = np.nonzero(grid[first : first + step])
+            yield rows + first, cols
+        return
+    keys = slot[q].astype(np.int64) * n_j + j[q]
+    keys.sort()
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+    for part in _chunks(len(keys)):
+        pair_slot, pair_j = np.divmod(keys[part], n_j)
+        yield pair_slot, pair_j
+
+
+def _days_to_datetime(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _first_purchase_rows(log: _Log, slots: np.ndarray) -> np.ndarray:
+    """Input row position of each listed customer's first qualifying transaction.
+
+    Earliest timestamp first, then earliest row in the input.
+    """
+    q = np.flatnonzero(log.qualifying)
+    first_tick = np.full(log.n_slots, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_tick, log.slot[q], log.ticks[q])
+    q = q[log.ticks[q] == first_tick[log.slot[q]]]
+    first_row = np.full(log.n_slots, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_row, log.slot[q], q)
+    rows = first_row[slots]
+    return rows if log.positions is None else log.positions[rows]
+
+
+def _segments(
+    tx: pd.DataFrame, log: _Log, by: list[str], slots: np.ndarray
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Segment code of each listed customer (value of `by` on their first purchase)."""
+    rows = _first_purchase_rows(log, slots)
+    values = tx[by].take(rows).reset_index(drop=True)
+    codes = values.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy(np.int64)
+    n_segments = int(codes.max()) + 1 if len(codes) else 0
+    first = np.full(n_segments, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return codes, values.take(first).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# cohort activity
+# --------------------------------------------------------------------------------------
+
+
+class CohortActivity(NamedTuple):
+    """Result of :func:`cohort_activity`: everything a cohort table is built from.
+
+    Attributes
+    ----------
+    cells : DataFrame
+        One row per (segment, cohort, period offset) with any activity: the ``by`` columns
+        (if any), ``cohort`` (int period code of the acquisition period), ``period`` (int
+        offset k >= 0), ``customers`` (cohort members active in k), ``customers_unbounded``
+        (members whose last activity is in k or later), ``orders`` and ``revenue``.
+    cohorts : DataFrame
+        One row per (segment, cohort) with at least one customer: the ``by`` columns,
+        ``cohort``, ``cohort_size``, ``first_purchase_min`` and ``first_purchase_max`` (first
+        and last acquisition day in the cohort, datetime64).
+    last_date : Timestamp or None
+        Last day the activity covers (the day of the last transaction, or the day before
+        ``until``); ``None`` for an empty log.
+    unattributed_rows : int
+        Rows that belong to no cohort cell (refunds of customers who never qualified, or
+        dated before the customer's first purchase); their revenue is ``unattributed_revenue``.
+    unattributed_revenue : float
+    customers_without_purchase : int
+        Customers whose every row is a refund (never acquired).
+    """
+
+    cells: pd.DataFrame
+    cohorts: pd.DataFrame
+    last_date: pd.Timestamp | None
+    unattributed_rows: int
+    unattributed_revenue: float
+    customers_without_purchase: int
+
+
+def _as_list(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def cohort_activity(
+    tx: pd.DataFrame,
+    freq: str = "M",
+    *,
+    periods: Literal["calendar", "rolling"] = "calendar",
+    by: str | Sequence[str] | None = None,
+    include_refunds: bool = False,
+    until: pd.Timestamp | str | None = None,
+    customer: str = CUSTOMER,
+    date: str = DATE,
+    amount: str = AMOUNT,
+    order: str | None = None,
+) -> CohortActivity:
+    """Count active customers, orders and revenue per acquisition cohort and period offset.
+
+    The one pass behind :func:`retention.cohorts.cohort_table`. A customer's cohort is the
+    period of their first *qualifying* transaction (positive revenue, or any row when
+    ``include_refunds``) over the whole log. With ``by``, a customer belongs to the segment
+    given by the ``by`` value(s) on that first purchase, and all their later transactions
+    count in it.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction log (one row per transaction line).
+    freq : {"D", "W", "M", "Q"}
+        Period grain.
+    periods : {"calendar", "rolling"}
+        ``"calendar"``: offset k = calendar period of the transaction minus the cohort's.
+        ``"rolling"``: k = floor(days since the customer's first purchase / period length),
+        with lengths 1, 7, 30.4375 (365.25 / 12) and 91.3125 days (see :data:`ROLLING_DAYS`).
+    by : str or list of str, optional
+        Segment column(s).
+    include_refunds : bool
+        Whether refund rows (revenue <= 0) make a customer active and count as orders.
+        Their revenue is always counted.
+    until : Timestamp or str, optional
+        Ignore transactions dated on or after this day (for "as of" reports). Cohorts
+        acquired before ``until`` are unaffected.
+    customer, date, amount, order : str
+        Column names. With ``order``, orders are distinct order ids per customer and period;
+        otherwise each qualifying row is an order.
+
+    Returns
+    -------
+    CohortActivity
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 2],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-02-10", "2024-02-11"]),
+    ...     "revenue": [10.0, 20.0, 5.0],
+    ... })
+    >>> cohort_activity(tx, "M").cells[["cohort", "period", "customers", "revenue"]]
+       cohort  period  customers  revenue
+    0     648       0          1     10.0
+    1     648       1          1     20.0
+    2     649       0          1      5.0
+    """
+    freq = normalize_freq(freq)
+    if periods not in ("calendar", "rolling"):
+        raise ValueError(f"periods={periods!r}; use 'calendar' or 'rolling'.")
+    by_cols = _as_list(by)
+    check_columns(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols)
+    until_day = None
+    if until is not None:
+        until_day = int(pd.Timestamp(until).as_unit("ns").value // _TICKS_PER_DAY["ns"])
+    log = _encode(
+        tx,
+        customer=customer,
+        date=date,
+        amount=amount,
+        order=order,
+        include_refunds=include_refunds,
+        until_day=until_day,
+    )
+    return _cohort_activity(tx, log, freq, periods, by_cols, until_day)
+
+
+def _empty_activity(tx: pd.DataFrame, by_cols: list[str], last_date) -> CohortActivity:
+    seg = {c: pd.Series([], dtype=tx[c].dtype) for c in by_cols}
+    cells = pd.DataFrame(
+        {
+            **seg,
+            "cohort": np.array([], dtype=np.int64),
+            "period": np.array([], dtype=np.int64),
+            "customers": np.array([], dtype=np.int64),
+            "customers_unbounded": np.array([], dtype=np.int64),
+            "orders": np.array([], dtype=np.int64),
+            "revenue": np.array([], dtype=np.float64),
+        }
+    )
+    cohorts = pd.DataFrame(
+        {
+            **seg,
+            "cohort": np.array([], dtype=np.int64),
+            "cohort_size": np.array([], dtype=np.int64),
+            "first_purchase_min": np.array([], dtype="datetime64[ns]"),
+            "first_purchase_max": np.array([], dtype="datetime64[ns]"),
+        }
+    )
+    return CohortActivity(cells, cohorts, last_date, 0, 0.0, 0)
+
+
+def _cohort_activity(
+    tx: pd.DataFrame,
+    log: _Log,
+    freq: str,
+    periods: str,
+    by_cols: list[str],
+    until_day: int | None,
+) -> CohortActivity:
+    last_day = log.last_day
+    if until_day is not None and last_day is not None:
+        last_day = min(last_day, until_day - 1)
+    last_date = (
+        None if last_day is None else pd.Timestamp(np.datetime64(last_day, "D")).as_unit("ns")
+    )
+    q = log.qualifying
+    if log.n_rows == 0 or not q.any():
+        unattributed = _empty_activity(tx, by_cols, last_date)
+        n_cust = len(np.unique(log.slot)) if log.n_rows else 0
+        return unattributed._replace(
+            unattributed_rows=log.n_rows,
+            unattributed_revenue=float(log.amount.sum()),
+            customers_without_purchase=n_cust,
+        )
+
+    cal, pmin, n_cal, lookup, day0 = _calendar_index(log.day, freq)
+    slot, day, amount = log.slot, log.day, log.amount
+    n_slots, n_rows = log.n_slots, log.n_rows
+    chunks = _chunks(n_rows)
+
+    # Each customer's first qualifying day (a far-future sentinel for refund-only customers).
+    never = np.iinfo(day.dtype).max
+    first_day = np.full(n_slots, never, dtype=day.dtype)
+    for part in chunks:
+        np.minimum.at(first_day, slot[part], np.where(q[part], day[part], never))
+    members = np.flatnonzero(first_day < never)  # acquired customers, ascending slots
+    member_day = first_day[members].astype(np.int64)
+    cohort_idx = lookup[member_day - day0].astype(np.int64)
+
+    # Column j of each row in the activity bitmap: the calendar period index, or the rolling
+    # offset from the first purchase (-1 before it, or for customers never acquired).
+    if periods == "calendar":
+        j, n_j = cal, n_cal
+    else:
+        del cal
+        num, den = ROLLING_DAYS[freq]
+
+        def rolling(part: slice) -> np.ndarray:
+            offset = (day[part] - first_day[slot[part]].astype(np.int64)) * den
+            offset //= num
+            return np.maximum(offset, -1, out=offset)
+
+        n_j = max(int(rolling(part).max()) for part in chunks) + 1
+        j = np.empty(n_rows, dtype=_small_int(n_j))
+        for part in chunks:
+            j[part] = rolling(part)
+
+    # Segment of each acquired customer; group = segment * n_cal + cohort index.
+    if by_cols:
+        seg_code, seg_values = _segments(tx, log, by_cols, members)
+        n_seg = len(seg_values)
+    else:
+        seg_code = np.zeros(len(members), dtype=np.int64)
+        seg_values = pd.DataFrame(index=range(1))
+        n_seg = 1
+    n_groups = n_seg * n_cal
+    group_of_member = seg_code * n_cal + cohort_idx
+    n_cells = n_groups * n_j
+    size = np.bincount(group_of_member, minlength=n_groups)
+
+    # Per-customer lookups: a row's offset is k = j - base (base = cohort index for calendar
+    # periods, 0 for rolling ones) and its cell is shift + j (shift = group * n_j - base).
+    # Customers never acquired get a base above any j, so their offsets are negative.
+    member_base = cohort_idx if periods == "calendar" else np.zeros(len(members), np.int64)
+    base = np.full(n_slots, n_j, dtype=_small_int(2 * n_j + 1))
+    base[members] = member_base
+    shift = np.zeros(n_slots, dtype=np.int64)  # int64 (intp): what np.bincount counts
+    shift[members] = group_of_member * n_j - member_base
+
+    # Active customers per cell, from the distinct (customer, j) pairs; and the last active
+    # offset of each customer, for the unbounded counts. Pairs come sorted by (slot, j).
+    customers = np.zeros(n_cells, dtype=np.int64)
+    last_j = np.full(n_slots, -1, dtype=np.int64)
+    for pair_slot, pair_j in _distinct_pairs(slot, j, q, n_slots, n_j, chunks):
+        if len(pair_slot) == 0:
+            continue
+        customers += np.bincount(shift[pair_slot] + pair_j, minlength=n_cells)
+        last = np.flatnonzero(np.concatenate((pair_slot[1:] != pair_slot[:-1], [True])))
+        last_j[pair_slot[last]] = pair_j[last]
+    last_k = last_j[members] - member_base
+    leaving = np.bincount(group_of_member * n_j + last_k, minlength=n_cells).reshape(n_groups, n_j)
+    unbounded = np.cumsum(leaving[:, ::-1], axis=1)[:, ::-1].ravel()
+
+    # Orders and revenue per cell, from the rows (rows at a negative offset go to the extra
+    # "unattributed" bin n_cells).
+    revenue = np.zeros(n_cells + 1, dtype=np.float64)
+    orders = np.zeros(n_cells + 1, dtype=np.int64)
+    n_unattributed = 0
+    lost_slots = []
+    cell_row = np.empty(n_rows, dtype=np.int64) if log.order is not None else None
+    for part in chunks:
+        s_part, j_part, q_part = slot[part], j[part], q[part]
+        cell = shift[s_part] + j_part
+        # qualifying rows are never before the first purchase: check only the others
+        other = np.flatnonzero(~q_part)
+        if len(other):
+            before = j_part[other] < base[s_part[other]]
+            if before.any():
+                cell[other[before]] = n_cells
+                n_unattributed += int(np.count_nonzero(before))
+                lost = s_part[other[before]]
+                lost_slots.append(lost[base[lost] == n_j])
+        revenue += np.bincount(cell, weights=amount[part], minlength=n_cells + 1)
+        if cell_row is None:
+            orders += np.bincount(cell[q_part], minlength=n_cells + 1)
+        else:
+            cell_row[part] = cell
+    if cell_row is not None:
+        qi = np.flatnonzero(q)
+        triples = pd.DataFrame({"s": slot[qi], "j": j[qi], "o": log.order[qi]})
+        first = ~triples.duplicated().to_numpy()
+        orders += np.bincount(cell_row[qi[first]], minlength=n_cells + 1)
+        del cell_row, qi, triples, first
+    without_purchase = len(np.unique(np.concatenate(lost_slots))) if lost_slots else 0
+
+    # Sparse cell table.
+    orders, revenue_cells = orders[:n_cells], revenue[:n_cells]
+    keep = np.flatnonzero((customers > 0) | (unbounded > 0) | (orders > 0) | (revenue_cells != 0))
+    cell_group, cell_k = np.divmod(keep, n_j)
+    cell_seg, cell_cohort = np.divmod(cell_group, n_cal)
+    cells = pd.DataFrame(
+        {
+            **{c: seg_values[c].take(cell_seg).reset_index(drop=True) for c in by_cols},
+            "cohort": cell_cohort + pmin,
+            "period": cell_k,
+            "customers": customers[keep],
+            "customers_unbounded": unbounded[keep],
+            "orders": orders[keep].astype(np.int64),
+            "revenue": revenue_cells[keep],
+        }
+    )
+
+    # Cohort table: size and range of first-purchase days.
+    present = np.flatnonzero(size)
+    first_min = np.full(n_groups, _NO_COHORT, dtype=np.int64)
+    first_max = np.full(n_groups, -_NO_COHORT, dtype=np.int64)
+    np.minimum.at(first_min, group_of_member, member_day)
+    np.maximum.at(first_max, group_of_member, member_day)
+    group_seg, group_cohort = np.divmod(present, n_cal)
+    cohorts = pd.DataFrame(
+        {
+            **{c: seg_values[c].take(group_seg).reset_index(drop=True) for c in by_cols},
+            "cohort": group_cohort + pmin,
+            "cohort_size": size[present],
+            "first_purchase_min": _days_to_datetime(first_min[present]),
+            "first_purchase_max": _days_to_datetime(first_max[present]),
+        }
+    )
+    return CohortActivity(
+        cells=cells,
+        cohorts=cohorts,
+        last_date=last_date,
+        unattributed_rows=n_unattributed,
+        unattributed_revenue=float(revenue[n_cells]),
+        customers_without_purchase=without_purchase,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# customer x period activity
+# --------------------------------------------------------------------------------------
+
+
+def customer_periods(
+    tx: pd.DataFrame,
+    freq: str = "M",
+    *,
+    include_refunds: bool = False,
+    customer: str = CUSTOMER,
+    date: str = DATE,
+    amount: str = AMOUNT,
+    order: str | None = None,
+) -> pd.DataFrame:
+    """Distinct (customer, period) pairs with orders and revenue, and each customer's cohort.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction log.
+    freq : {"D", "W", "M", "Q"}
+        Period grain.
+    include_refunds : bool
+        Whether refund rows (revenue <= 0) make a customer active and count as orders.
+    customer, date, amount, order : str
+        Column names (see :func:`cohort_activity`).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer and calendar period with at least one transaction, sorted by
+        customer (in order of first appearance in ``tx``) then period:
+
+        - the customer column (ids as given);
+        - ``period``: int period code (:func:`retention.periods.period_labels` turns codes
+          into :class:`pandas.Period`);
+        - ``cohort``: period code of the customer's first qualifying transaction over the
+          whole log (nullable ``Int64``; missing for customers with refunds only);
+        - ``active``: the customer has a qualifying transaction in the period;
+        - ``orders``: orders in the period; ``revenue``: revenue, refunds included.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-03-02"]),
+    ...     "revenue": [10.0, -4.0, 5.0],
+    ... })
+    >>> customer_periods(tx, "M")
+      customer_id  period  cohort  active  orders  revenue
+    0           a     648     648    True       1     10.0
+    1           a     650     648   False       0     -4.0
+    2           b     650     650    True       1      5.0
+    """
+    freq = normalize_freq(freq)
+    log = _encode(
+        tx,
+        customer=customer,
+        date=date,
+        amount=amount,
+        order=order,
+        include_refunds=include_refunds,
+    )
+    columns = [customer, "period", "cohort", "active", "orders", "revenue"]
+    if log.n_rows == 0:
+        out = pd.DataFrame({c: [] for c in columns})
+        return out.astype(
+            {
+                "period": np.int64,
+                "cohort": "Int64",
+                "active": bool,
+                "orders": np.int64,
+                "revenue": np.float64,
+            }
+        )
+    cal, pmin, n_cal, _, _ = _calendar_index(log.day, freq)
+    # order of first appearance for the customers, whatever the slot encoding
+    first_row = np.full(log.n_slots, log.n_rows, dtype=np.int64)
+    np.minimum.at(first_row, log.slot, np.arange(log.n_rows))
+    present = np.flatnonzero(first_row < log.n_rows)
+    rank = np.empty(log.n_slots, dtype=np.int64)
+    rank[present[np.argsort(first_row[present], kind="stable")]] = np.arange(len(present))
+    keys = rank[log.slot] * n_cal + cal
+    size = len(present) * n_cal
+    if size <= max(_BITMAP_BYTES_PER_ROW * log.n_rows, _BITMAP_BYTES):
+        bitmap = np.zeros(size, dtype=bool)
+        bitmap[keys] = True
+        position = np.cumsum(bitmap, dtype=np.int64 if size >= 2**31 else np.int32)
+        pair = position[keys] - 1
+        n_pairs = int(position[-1])
+        del position
+        pairs = np.flatnonzero(bitmap)
+    else:
+        order_ = np.argsort(keys)
+        sorted_keys = keys[order_]
+        new = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
+        pair = np.empty(log.n_rows, dtype=np.int64)
+        pair[order_] = np.cumsum(new) - 1
+        pairs = sorted_keys[new]
+        n_pairs = len(pairs)
+    q = log.qualifying
+    if log.order is None:
+        orders = np.bincount(pair[q], minlength=n_pairs)
+    else:
+        qi = np.flatnonzero(q)
+        dup = pd.DataFrame({"p": pair[qi], "o": log.order[qi]}).duplicated().to_numpy()
+        orders = np.bincount(pair[qi[~dup]], minlength=n_pairs)
+    active = np.bincount(pair[q], minlength=n_pairs) > 0
+    revenue = np.bincount(pair, weights=log.amount, minlength=n_pairs)
+    pair_rank, pair_cal = np.divmod(pairs, n_cal)
+    first = np.full(len(present), n_cal, dtype=np.int64)
+    np.minimum.at(first, pair_rank[active], pair_cal[active])
+    cohort = pd.array(first[pair_rank] + pmin, dtype="Int64")
+    cohort[first[pair_rank] == n_cal] = pd.NA
+    by_rank = present[np.argsort(first_row[present], kind="stable")]
+    ids = log.customer_ids(by_rank[pair_rank])
+    return pd.DataFrame(
+        {
+            customer: ids,
+            "period": pair_cal + pmin,
+            "cohort": cohort,
+            "active": active,
+            "orders": orders.astype(np.int64),
+            "revenue": revenue,
+        }
+    )
