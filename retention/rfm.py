@@ -13,7 +13,8 @@ BG/NBD and Gamma-Gamma papers):
 Refunds (negative revenue) are handled as follows, and everything set aside is counted in
 ``DataFrame.attrs``:
 
-* a row with revenue >= 0 is a purchase (a zero-value order is still an order);
+* a row with revenue >= 0 is a purchase (a zero-value order is still an order, as in
+  lifetimes and in the published CDNOW analyses);
 * a refund in a period where the customer also purchased is netted into that occasion's value;
 * a period with only refunds is *not* a purchase occasion, and its amount is left out of
   ``monetary_value`` (``attrs["n_refund_only_periods"]``, ``attrs["refund_only_amount"]``);
@@ -77,7 +78,7 @@ def _date_values(tx: pd.DataFrame, date: str) -> np.ndarray:
             f"column {date!r} must hold datetime64 values, got dtype {col.dtype}; parse it with "
             "pd.to_datetime or load the data with retention.load_transactions."
         )
-    values = col.to_numpy(dtype="datetime64[ns]")
+    values = col.to_numpy()  # datetime64 in the column's own unit, no copy
     bad = np.isnat(values)
     if bad.any():
         raise ValueError(
@@ -117,8 +118,9 @@ def _customer_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     elif pd.api.types.is_integer_dtype(dtype) and not col.hasnans and len(col):
         values = col.to_numpy(dtype=np.int64)
         lo, hi = int(values.min()), int(values.max())
-        if hi - lo < max(4 * len(values), 1 << 20):
-            codes = values - lo
+        if hi - lo < min(max(4 * len(values), 1 << 20), 2**31 - 1):
+            codes = np.subtract(values, lo, out=np.empty(len(values), np.int32),
+                                casting="unsafe")
             labels = pd.RangeIndex(lo, hi + 1)
         else:
             codes, labels = pd.factorize(values)
@@ -132,7 +134,8 @@ def _customer_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
             f"column {name!r} has {int(missing.sum())} missing customer id(s), e.g. at rows "
             f"{_examples(col.index, missing)}."
         )
-    return codes.astype(np.int64, copy=False), labels
+    code_type = np.int32 if len(labels) < 2**31 else np.int64
+    return codes.astype(code_type, copy=False), labels
 
 
 def _to_timestamp(value: Any, arg: str) -> pd.Timestamp:
@@ -147,8 +150,15 @@ def _to_timestamp(value: Any, arg: str) -> pd.Timestamp:
     return ts
 
 
+_CHUNK = 1 << 20
+
+
 class _Prepared:
-    """Integer codes of a transaction table, shared by the summaries."""
+    """Integer codes of a transaction table, shared by the summaries.
+
+    ``codes``: customer code of each row (int32 when possible); ``rel``: period code of each
+    row minus the first period (int32); ``span``: number of periods covered.
+    """
 
     def __init__(
         self,
@@ -169,105 +179,135 @@ class _Prepared:
         if len(dates) == 0:
             raise ValueError("the transaction table is empty.")
         self.first_date, self.last_date = dates.min(), dates.max()
-        self.periods = period_codes(dates, self.freq)
+        self.lo = self._code(self.first_date)
+        self.span = self._code(self.last_date) - self.lo + 1
+        # period codes in chunks, straight into int32 (no full-size int64 temporaries)
+        self.rel = np.empty(len(dates), dtype=np.int32)
+        for start in range(0, len(dates), _CHUNK):
+            chunk = period_codes(dates[start:start + _CHUNK], self.freq)
+            np.subtract(chunk, self.lo, out=self.rel[start:start + _CHUNK], casting="unsafe")
         self.codes, self.labels = _customer_codes(tx[customer])
         self.customer = customer
-        self.n_rows = len(tx)
+
+    def _code(self, date: Any) -> int:
+        return int(period_codes(np.array([np.datetime64(date, "ns")]), self.freq)[0])
 
     def end_code(self, end: Any, arg: str) -> tuple[int, pd.Timestamp]:
-        """Period code of an end date and the date itself (default: the last transaction)."""
+        """Period of an end date relative to the first period, and the date itself.
+
+        Default: the last transaction.
+        """
         if end is None:
-            return int(self.periods.max()), pd.Timestamp(self.last_date)
+            return self.span - 1, pd.Timestamp(self.last_date)
         ts = _to_timestamp(end, arg)
-        return int(period_codes(np.array([ts.to_datetime64()]), self.freq)[0]), ts
+        return self._code(ts.to_datetime64()) - self.lo, ts
 
 
 class _Occasions:
-    """Purchase occasions (distinct customer-period pairs with a purchase) of a row subset."""
+    """Purchase occasions (distinct customer-period pairs with a purchase) of a row subset.
+
+    Attributes: ``count``, ``first`` and ``last`` (relative period) per customer code;
+    ``outside``: positions of refund rows in a period without purchase (not an occasion).
+    """
 
     def __init__(self, codes: np.ndarray, rel: np.ndarray, revenue: np.ndarray | None,
-                 span: int) -> None:
-        # Keys fit comfortably in int64: customers < 1e12 and span < 1e6 periods.
-        keys = codes * span + rel
-        purchase = None if revenue is None else revenue >= 0
-        sorted_keys = np.sort(keys if purchase is None or purchase.all() else keys[purchase])
-        if len(sorted_keys):
-            new = np.empty(len(sorted_keys), dtype=bool)
-            new[0] = True
-            np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
-            self.keys = sorted_keys[new]
-        else:
-            self.keys = sorted_keys
-        # Rows that belong to an occasion: purchases, and refunds in a period with a purchase.
-        self.in_occasion = None
+                 span: int, n_customers: int) -> None:
+        # One sort of 2 * (customer * span + period) + is_refund over all rows. Keys fit
+        # comfortably in int64: customers < 1e12 and span < 1e6 periods.
+        keys = codes.astype(np.int64)
+        keys *= span
+        keys += rel
+        keys <<= 1
+        refund = None if revenue is None else revenue < 0
+        has_refunds = refund is not None and bool(refund.any())
+        if has_refunds:
+            np.add(keys, refund, out=keys, casting="unsafe")
+        keys.sort()
+        if len(keys):
+            flag = np.empty(len(keys), dtype=bool)
+            flag[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=flag[1:])
+            keys = keys[flag]
+            del flag
+        # distinct (customer, period, is_refund); a period with both comes as (k, 0), (k, 1)
+        refund_entry = np.bitwise_and(keys, 1).astype(bool) if has_refunds else None
+        keys >>= 1
+        self.outside = np.empty(0, dtype=np.intp)
         self.n_refund_only_periods = 0
         self.refund_only_amount = 0.0
-        if purchase is not None and not purchase.all():
-            refund_rows = np.flatnonzero(~purchase)
-            rkeys = keys[refund_rows]
-            pos = np.searchsorted(self.keys, rkeys).clip(max=max(len(self.keys) - 1, 0))
-            matched = (self.keys[pos] == rkeys) if len(self.keys) else np.zeros(len(rkeys), bool)
-            self.in_occasion = purchase
-            self.in_occasion[refund_rows[matched]] = True
-            self.n_refund_only_periods = int(len(np.unique(rkeys[~matched])))
-            self.refund_only_amount = float(revenue[refund_rows[~matched]].sum())
-        self.span = span
+        if has_refunds:
+            pos = np.flatnonzero(refund_entry)
+            alone = np.ones(len(pos), dtype=bool)
+            inner = pos > 0
+            alone[inner] = keys[pos[inner] - 1] != keys[pos[inner]]
+            refund_only = keys[pos[alone]]  # refund-only periods: not purchase occasions
+            keys = keys[~refund_entry]
+            del refund_entry
+            self.n_refund_only_periods = len(refund_only)
+            if len(refund_only):
+                rows = np.flatnonzero(refund)
+                row_keys = codes[rows].astype(np.int64) * span + rel[rows]
+                self.outside = rows[np.isin(row_keys, refund_only)]
+                self.refund_only_amount = float(revenue[self.outside].sum())
 
-    def per_customer(self, n_customers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Number of occasions, first and last relative period of each customer code."""
-        cust = self.keys // self.span
-        rel = self.keys - cust * self.span
-        count = np.bincount(cust, minlength=n_customers)
-        first = np.zeros(n_customers, dtype=np.int64)
-        last = np.zeros(n_customers, dtype=np.int64)
+        cust = np.floor_divide(keys, span, out=np.empty(len(keys), dtype=codes.dtype),
+                               casting="unsafe")
+        self.count = np.bincount(cust, minlength=n_customers)
+        self.first = np.zeros(n_customers, dtype=np.int32)
+        self.last = np.zeros(n_customers, dtype=np.int32)
         if len(cust):
-            starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+            flag = np.empty(len(cust), dtype=bool)
+            flag[0] = True
+            np.not_equal(cust[1:], cust[:-1], out=flag[1:])
+            starts = np.flatnonzero(flag)
             ends = np.r_[starts[1:] - 1, len(cust) - 1]
-            first[cust[starts]] = rel[starts]
-            last[cust[ends]] = rel[ends]
-        return count, first, last
+            who = cust[starts]
+            self.first[who] = keys[starts] - who.astype(np.int64) * span
+            self.last[who] = keys[ends] - who.astype(np.int64) * span
 
-
-def _relative_periods(periods: np.ndarray) -> tuple[np.ndarray, int, int]:
-    lo = int(periods.min()) if len(periods) else 0
-    hi = int(periods.max()) if len(periods) else 0
-    return periods - lo, lo, hi - lo + 1
+    def revenue_per_customer(self, codes: np.ndarray, revenue: np.ndarray, n_customers: int
+                             ) -> np.ndarray:
+        """Summed revenue of the rows that belong to an occasion, per customer code."""
+        total = np.bincount(codes, weights=revenue, minlength=n_customers)
+        if len(self.outside):
+            total -= np.bincount(codes[self.outside], weights=revenue[self.outside],
+                                 minlength=n_customers)
+        return total
 
 
 def _summary(prep: _Prepared, keep: np.ndarray | None, end_code: int
              ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Calibration-style summary of the rows selected by ``keep`` (all rows when None)."""
     codes = prep.codes if keep is None else prep.codes[keep]
-    periods = prep.periods if keep is None else prep.periods[keep]
+    rel = prep.rel if keep is None else prep.rel[keep]
     revenue = None if prep.revenue is None else (
         prep.revenue if keep is None else prep.revenue[keep])
-    rel, lo, span = _relative_periods(periods)
     n_codes = len(prep.labels)
-    occ = _Occasions(codes, rel, revenue, span)
-    count, first, last = occ.per_customer(n_codes)
+    occ = _Occasions(codes, rel, revenue, prep.span, n_codes)
+    count, first, last = occ.count, occ.first, occ.last
 
     present = count > 0
     frequency = count - 1
     columns: dict[str, np.ndarray] = {
         "frequency": frequency[present],
         "recency": (last - first)[present] * prep.scale,
-        "T": (end_code - lo - first)[present] * prep.scale,
+        "T": (end_code - first[present]) * prep.scale,
     }
     if revenue is not None:
-        # Repeat revenue: rows of an occasion other than the customer's first period.
-        repeat = rel != first[codes]
-        if occ.in_occasion is not None:
-            repeat &= occ.in_occasion
-        total = np.bincount(codes, weights=np.where(repeat, revenue, 0.0), minlength=n_codes)
+        # repeat revenue = occasion revenue - revenue of the first period's rows
+        total = occ.revenue_per_customer(codes, revenue, n_codes)
+        in_first = np.flatnonzero(rel == first[codes])
+        total -= np.bincount(codes[in_first], weights=revenue[in_first], minlength=n_codes)
         with np.errstate(invalid="ignore", divide="ignore"):
             monetary = np.where(frequency > 0, total / np.maximum(frequency, 1), 0.0)
         columns["monetary_value"] = monetary[present]
 
-    n_with_rows = int((np.bincount(codes, minlength=n_codes) > 0).sum())
+    # customers whose rows are all refunds in periods without purchase
+    refund_only_customers = np.unique(codes[occ.outside])
     info = {
         "n_refund_only_periods": occ.n_refund_only_periods,
         "refund_only_amount": occ.refund_only_amount,
-        "n_customers_without_purchase": n_with_rows - int(present.sum()),
+        "n_customers_without_purchase": int(np.count_nonzero(~present[refund_only_customers])),
     }
     index = prep.labels[present]
     frame = pd.DataFrame(columns, index=index)
@@ -348,7 +388,7 @@ def rfm_summary(
     """
     prep = _Prepared(tx, freq, time_unit, customer, date, amount)
     end_code, end_ts = prep.end_code(observation_end, "observation_end")
-    keep = prep.periods <= end_code
+    keep = prep.rel <= end_code
     n_after = int(len(keep) - np.count_nonzero(keep))
     if n_after == len(keep):
         raise ValueError(
@@ -407,8 +447,11 @@ def calibration_and_holdout(
 
     Notes
     -----
-    lifetimes averages raw transaction values for ``monetary_value_holdout``; here it is the
-    mean *occasion* value, consistent with the calibration column.
+    Two differences from lifetimes, both for consistency with the calibration columns:
+    lifetimes averages raw transaction values for ``monetary_value_holdout`` (here: the mean
+    occasion value), and it cuts the windows on raw timestamps, so that a purchase at 15:00 on
+    ``calibration_end`` falls in its holdout; here windows are cut by ``freq`` period, as in
+    :func:`rfm_summary`.
 
     Examples
     --------
@@ -435,14 +478,14 @@ def calibration_and_holdout(
             f"observation_end ({end_ts}) must fall in "
             f"a later {prep.freq!r} period than calibration_end ({cal_ts}); the holdout is empty."
         )
-    in_cal = prep.periods <= cal_code
+    in_cal = prep.rel <= cal_code
     if not in_cal.any():
         raise ValueError(
             f"calibration_end={calibration_end!r} is before the first transaction "
             f"({pd.Timestamp(prep.first_date)}); the calibration window is empty."
         )
-    in_hold = ~in_cal & (prep.periods <= end_code)
-    n_after = int(np.count_nonzero(prep.periods > end_code))
+    in_hold = ~in_cal & (prep.rel <= end_code)
+    n_after = int(np.count_nonzero(prep.rel > end_code))
 
     cal, info = _summary(prep, in_cal, cal_code)
     cal.columns = [f"{c}_cal" for c in cal.columns]
@@ -450,15 +493,12 @@ def calibration_and_holdout(
     # Holdout occasions per customer code.
     n_codes = len(prep.labels)
     codes = prep.codes[in_hold]
-    rel, _, span = _relative_periods(prep.periods[in_hold])
     revenue = None if prep.revenue is None else prep.revenue[in_hold]
-    occ = _Occasions(codes, rel, revenue, span)
-    count, _, _ = occ.per_customer(n_codes)
+    occ = _Occasions(codes, prep.rel[in_hold], revenue, prep.span, n_codes)
+    count = occ.count
     hold = pd.DataFrame({"frequency_holdout": count}, index=prep.labels)
     if revenue is not None:
-        rows = occ.in_occasion
-        values = revenue if rows is None else np.where(rows, revenue, 0.0)
-        total = np.bincount(codes, weights=values, minlength=n_codes)
+        total = occ.revenue_per_customer(codes, revenue, n_codes)
         with np.errstate(invalid="ignore", divide="ignore"):
             hold["monetary_value_holdout"] = np.where(count > 0, total / np.maximum(count, 1), 0.0)
     in_cal_customers = hold.index.isin(cal.index)

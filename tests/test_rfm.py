@@ -56,6 +56,14 @@ def test_hand_computed_attrs_count_what_was_set_aside():
     assert (attrs["freq"], attrs["time_unit"]) == ("D", "D")
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
+def test_date_resolution_does_not_matter(unit):
+    expected = rfm_summary(HAND, "D", END)
+    out = rfm_summary(HAND.assign(order_date=HAND["order_date"].astype(f"datetime64[{unit}]")),
+                      "D", END)
+    pd.testing.assert_frame_equal(out, expected)
+
+
 def test_time_unit_weeks_divides_days_by_seven():
     days = rfm_summary(HAND, "D", END)
     weeks = rfm_summary(HAND, "D", END, time_unit="W")

@@ -123,11 +123,19 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.multiply(a, b).sum())
 
 
-def collapse(*columns: np.ndarray, weights: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+def collapse(
+    *columns: np.ndarray, weights: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Merge identical rows of ``columns`` into one row each, summing their weights.
 
     Codes are built one column at a time with :func:`pandas.factorize`, so the combined key
     never overflows.
+
+    Returns
+    -------
+    columns : list of arrays, the distinct rows (in order of first appearance)
+    weights : summed weight of each distinct row
+    codes : the distinct row of each input row
     """
     code = np.zeros(len(weights), dtype=np.int64)
     for col in columns:
@@ -137,7 +145,7 @@ def collapse(*columns: np.ndarray, weights: np.ndarray) -> tuple[list[np.ndarray
     first = np.full(n, len(code), dtype=np.int64)
     np.minimum.at(first, code, np.arange(len(code)))
     merged = np.bincount(code, weights=weights, minlength=n)
-    return [col[first] for col in columns], merged
+    return [col[first] for col in columns], merged, code
 
 
 def fit_log_params(

@@ -49,56 +49,55 @@ class _BGNBDLikelihood:
 
     def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> None:
         rep = x > 0
-        (x1, tx1, T1), w1 = collapse(x[rep], tx[rep], T[rep], weights=w[rep])
-        (T0,), w0 = collapse(T[~rep], weights=w[~rep])
-        self.ux, ix = np.unique(x1, return_inverse=True)
-        self.ix = ix.astype(np.intp)
-        self.uT, self.iT = np.unique(np.concatenate([T1, T0]), return_inverse=True)
-        self.utx, self.itx = np.unique(tx1, return_inverse=True)
-        n1 = len(x1)
-        self.iT1, self.iT0 = self.iT[:n1], self.iT[n1:]
-        self.x1, self.w1, self.w0 = x1, w1, w0
-        self.wx1 = w1 * x1
+        (x1, tx1, T1), w1, _ = collapse(x[rep], tx[rep], T[rep], weights=w[rep])
+        (T0,), w0, _ = collapse(T[~rep], weights=w[~rep])
+        self.ux, self.ix = np.unique(x1, return_inverse=True)
+        self.uT, iT = np.unique(np.concatenate([T1, T0]), return_inverse=True)
+        # distinct (T, t_x) pairs of the repeat buyers
+        (self.pT, self.ptx), _, self.ip = collapse(T1, tx1, weights=w1)
+        self.x1, self.w1 = x1, w1
         # weight per distinct T over all customers, and of (weight * x) per distinct T
-        self.wT = np.bincount(self.iT, weights=np.concatenate([w1, w0]), minlength=len(self.uT))
-        self.wxT = np.bincount(self.iT1, weights=self.wx1, minlength=len(self.uT))
+        self.wT = np.bincount(iT, weights=np.concatenate([w1, w0]), minlength=len(self.uT))
+        self.wxT = np.bincount(iT[: len(x1)], weights=w1 * x1, minlength=len(self.uT))
         self.wsum = float(w1.sum() + w0.sum())
-        # weights per distinct x, including x = 0
+        # weight per distinct x of the repeat buyers
         self.wx = np.bincount(self.ix, weights=w1, minlength=len(self.ux))
-        self.w_zero = float(w0.sum())
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, a, b = theta
         ux, wx = self.ux, self.wx
         log_alpha = np.log(alpha)
-        # x-only terms for repeat buyers (x > 0) and for x = 0
+        # terms in x only
         a12 = (special.gammaln(r + ux) - special.gammaln(r)
                + special.betaln(a, b + ux) - special.betaln(a, b))
-        ll = float(dot(wx, a12)) + self.wsum * r * log_alpha
+        ll = dot(wx, a12) + self.wsum * r * log_alpha
         # -(r+x) log(alpha+T) for everyone, via distinct T
         lT_u = np.log(alpha + self.uT)
-        ll -= float(dot(r * self.wT + self.wxT, lT_u))
-        # repeat buyers: softplus(d)
-        lT = lT_u[self.iT1]
-        ltx_u = np.log(alpha + self.utx)
-        gap = lT - ltx_u[self.itx]
+        ll -= dot(r * self.wT + self.wxT, lT_u)
+        # repeat buyers: softplus(d), d = log(a/(b+x-1)) + (r+x) log((alpha+T)/(alpha+t_x))
+        gap_p = np.log(alpha + self.pT) - np.log(alpha + self.ptx)
+        gap = gap_p[self.ip]
         logc = np.log(a) - np.log(b + ux - 1)
-        rx = r + self.x1
-        d = logc[self.ix] + rx * gap
-        np.maximum(d, -700.0, out=d)  # keep exp(d) out of subnormal range
-        ll += float(dot(self.w1, np.logaddexp(0.0, d)))
-        wd = self.w1 * special.expit(d)  # weight x P(dropped out after the last purchase)
+        d = (r + self.x1) * gap
+        d += logc[self.ix]
+        np.clip(d, -700.0, 700.0, out=d)  # no overflow, no subnormals
+        e = np.exp(d, out=d)
+        ll += dot(self.w1, np.log1p(e))
+        wd = np.divide(e, 1.0 + e, out=e)  # P(dropped out after the last purchase)
+        wd *= self.w1
 
         wd_x = np.bincount(self.ix, weights=wd, minlength=len(ux))
+        wd_p = np.bincount(self.ip, weights=wd, minlength=len(gap_p))
+        wdx_p = np.bincount(self.ip, weights=wd * self.x1, minlength=len(gap_p))
         psi_r = special.digamma(r + ux) - special.digamma(r)
         psi_ab = special.digamma(a + b) - special.digamma(a + b + ux)
         psi_b = special.digamma(b + ux) - special.digamma(b)
         inv_T = 1.0 / (alpha + self.uT)
-        d_r = (dot(wx, psi_r) + self.wsum * log_alpha - dot(self.wT, lT_u)
-               + dot(wd, gap))
+        dinv_p = 1.0 / (alpha + self.pT) - 1.0 / (alpha + self.ptx)
+        d_r = dot(wx, psi_r) + self.wsum * log_alpha - dot(self.wT, lT_u) + dot(wd_p, gap_p)
         d_alpha = (self.wsum * r / alpha - dot(r * self.wT + self.wxT, inv_T)
-                   + dot(wd * rx, inv_T[self.iT1] - 1.0 / (alpha + self.utx)[self.itx]))
-        d_a = dot(wx, psi_ab) + wd.sum() / a
+                   + dot(r * wd_p + wdx_p, dinv_p))
+        d_a = dot(wx, psi_ab) + wd_x.sum() / a
         d_b = dot(wx, psi_ab + psi_b) - dot(wd_x, 1.0 / (b + ux - 1))
         return -ll, -np.array([d_r, d_alpha, d_a, d_b])
 

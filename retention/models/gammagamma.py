@@ -37,7 +37,7 @@ class _GammaGammaLikelihood:
     """Negative log-likelihood of the mean repeat spend and its gradient in (p, q, v)."""
 
     def __init__(self, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> None:
-        (self.x, self.m), self.w = collapse(x, m, weights=w)
+        (self.x, self.m), self.w, _ = collapse(x, m, weights=w)
         self.log_m = np.log(self.m)
         self.log_x = np.log(self.x)
 
