@@ -9,6 +9,8 @@ Examples
 0.4
 """
 
+from . import periods
+from .cohorts import cohort_table, pivot_cohorts, retention_matrix, weighted_average_retention
 from .data import ValidationReport, load_transactions
 from .formulas import (
     annualize_churn,
@@ -21,23 +23,39 @@ from .formulas import (
     retention_rate,
 )
 from .kpis import period_metrics
+from .models import (
+    BetaGeo,
+    ConvergenceError,
+    GammaGamma,
+    NotFittedError,
+    ShiftedBetaGeometric,
+    predict_clv,
+)
 from .plots import (
     plot_cohort_heatmap,
     plot_cumulative_revenue,
     plot_layer_cake,
     plot_retention_curves,
 )
+from .rfm import calibration_and_holdout, rfm_summary
 from .sample import sample_transactions
 from .survey import NPSResult, csat, csi, nps
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BetaGeo",
+    "ConvergenceError",
+    "GammaGamma",
     "NPSResult",
+    "NotFittedError",
+    "ShiftedBetaGeometric",
     "ValidationReport",
     "annualize_churn",
     "average_order_value",
+    "calibration_and_holdout",
     "churn_rate",
+    "cohort_table",
     "csat",
     "csi",
     "customer_lifetime_value",
@@ -45,12 +63,18 @@ __all__ = [
     "margin_multiplier_clv",
     "nps",
     "period_metrics",
+    "periods",
+    "pivot_cohorts",
     "plot_cohort_heatmap",
     "plot_cumulative_revenue",
     "plot_layer_cake",
     "plot_retention_curves",
+    "predict_clv",
     "purchase_frequency",
     "repeat_customer_rate",
+    "retention_matrix",
     "retention_rate",
+    "rfm_summary",
     "sample_transactions",
+    "weighted_average_retention",
 ]

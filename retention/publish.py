@@ -443,13 +443,30 @@ def write_index(
     return html_path, json_path
 
 
-def _format_figure(value: Any) -> str:
+#: Key figures whose name ends like this are fractions, shown as percentages.
+FRACTION_SUFFIXES = ("rate", "retention", "share", "probability")
+
+
+def _format_figure(name: str, value: Any) -> str:
+    """Display text of one key figure: thousands separators, fractions as percentages.
+
+    >>> _format_figure("revenue", 418263.4), _format_figure("period1_retention", 0.1554)
+    ('418,263', '15.5%')
+    """
     if isinstance(value, bool) or value is None:
-        return str(value)
+        return "–" if value is None else str(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e15 else f"{value:.4g}"
+        if str(name).lower().endswith(FRACTION_SUFFIXES):
+            return f"{value:.1%}"
+        return (
+            f"{value:,.0f}"
+            if abs(value) >= 100
+            else f"{value:,.2f}"
+            if abs(value) >= 1
+            else f"{value:.3g}"
+        )
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
@@ -514,7 +531,7 @@ def render_index_html(entries: Sequence[IndexEntry], *, title: str = "Retention 
         if x.ipynb:
             links.append(_link(x.ipynb, "failed notebook" if x.status != "ok" else "notebook"))
         figures = "".join(
-            f"<dt>{e(str(k))}</dt><dd>{e(_format_figure(v))}</dd>" for k, v in x.summary.items()
+            f"<dt>{e(str(k))}</dt><dd>{e(_format_figure(k, v))}</dd>" for k, v in x.summary.items()
         )
         figures_html = f'<dl class="figures">{figures}</dl>' if figures else ""
         rows.append(
