@@ -205,7 +205,8 @@ def cohort_table(
         - ``orders``, ``revenue``: orders and net revenue of the cohort in k;
         - ``revenue_retention``: revenue in k / revenue in 0 (NaN if revenue in 0 is 0);
         - ``cumulative_revenue_per_customer``: revenue in 0..k / cohort size (the CLV curve);
-        - ``observed`` (bool): whether the cell is observed; measures are NaN when not;
+        - ``observed`` (bool): whether the cell is observed; the measures (float64, counts
+          included) are NaN when it is not, and numbers (0 for no activity) when it is;
         - ``partial`` (bool, only with ``partial="flag"``): observed but incomplete.
 
         Cohorts without any customer (no first purchase in that period) have no rows.

@@ -29,7 +29,7 @@ of :func:`cohort_activity` (calendar months, ``include_refunds=False``) is::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -53,7 +53,6 @@ ROLLING_DAYS: dict[str, tuple[int, int]] = {
 }
 
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
-_NO_COHORT = np.int64(1) << 40  # "first period" of a customer who never qualified
 _N_EXAMPLES = 5
 _CHUNK = 1 << 20  # rows per chunk in the row passes
 _BITMAP_BYTES = 1 << 24  # a distinct-pairs bitmap may use this many bytes,
@@ -167,14 +166,14 @@ class _Log:
     n_slots: int
     ids: Any  # ndarray / Index mapping slot -> customer id (``ids[slot]``)
     ids_offset: int | None  # dense integer ids: id = slot + ids_offset
-    day: np.ndarray  # int64 days since 1970-01-01
+    day: np.ndarray  # days since 1970-01-01 (int32, or int64 for extreme dates)
     ticks: np.ndarray  # raw int64 timestamps (same unit for all rows)
     amount: np.ndarray  # float64
     qualifying: np.ndarray  # bool: the row makes its customer active / is an order
-    order: np.ndarray | None  # int64 order codes, -1 where the row has no order id
+    order: np.ndarray | None  # order codes, -1 where the row has no order id
+    n_orders: int
     positions: np.ndarray | None  # row positions in the input when rows were cut by `until`
     last_day: int | None  # last day with data, before the `until` cut (None: no rows)
-    extra: dict = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -186,8 +185,13 @@ class _Log:
         return self.ids.take(slots)
 
 
-def _encode_customers(values: np.ndarray | pd.Series, name: str, index: pd.Index):
-    """Customer slots: ``id - min`` for dense integer ids, factorize codes otherwise."""
+def _id_codes(values: np.ndarray | pd.Series):
+    """Integer codes of ids: ``id - min`` for integers in a dense range, factorize otherwise.
+
+    Returns ``(codes, number of codes, ids, offset)``: ``ids`` is the dtype of the integer
+    ids (``id = code + offset``) or the factorized uniques (``id = ids[code]``, offset None).
+    Missing ids get the code -1.
+    """
     array = values.to_numpy() if isinstance(values, pd.Series) else values
     n = len(array)
     if isinstance(array, np.ndarray) and array.dtype.kind in "iu" and n:
@@ -195,18 +199,24 @@ def _encode_customers(values: np.ndarray | pd.Series, name: str, index: pd.Index
         span = hi - lo + 1
         if span <= 2 * n + 1024:
             dtype = np.int32 if span < np.iinfo(np.int32).max else np.int64
-            slot = np.empty(n, dtype=dtype)
-            np.subtract(array, np.asarray(lo, dtype=array.dtype), out=slot, casting="unsafe")
-            return slot, span, array.dtype, lo
+            codes = np.empty(n, dtype=dtype)
+            np.subtract(array, np.asarray(lo, dtype=array.dtype), out=codes, casting="unsafe")
+            return codes, span, array.dtype, lo
     codes, uniques = pd.factorize(values, sort=False)
+    dtype = np.int32 if len(uniques) < np.iinfo(np.int32).max else np.int64
+    return codes.astype(dtype, copy=False), len(uniques), uniques, None
+
+
+def _encode_customers(values: np.ndarray | pd.Series, name: str, index: pd.Index):
+    """Customer slots (see :func:`_id_codes`), refusing missing ids."""
+    codes, n_codes, ids, offset = _id_codes(values)
     missing = codes < 0
-    if missing.any():
+    if offset is None and missing.any():
         raise ValueError(
             f"column {name!r} has {int(missing.sum())} missing customer ids, e.g. at rows "
             f"{_examples(index, missing)}; drop or fill them first."
         )
-    dtype = np.int32 if len(uniques) < np.iinfo(np.int32).max else np.int64
-    return codes.astype(dtype, copy=False), len(uniques), uniques, None
+    return codes, n_codes, ids, offset
 
 
 def _encode(
@@ -237,9 +247,9 @@ def _encode(
         index = index[keep]
     slot, n_slots, ids, offset = _encode_customers(customers, customer, index)
     qualifying = np.ones(len(day), dtype=bool) if include_refunds else values > 0
-    order_codes = None
+    order_codes, n_orders = None, 0
     if orders is not None:
-        order_codes, _ = pd.factorize(orders, sort=False)
+        order_codes, n_orders, _, _ = _id_codes(orders)
         missing = (order_codes < 0) & qualifying
         if missing.any():
             raise ValueError(
@@ -256,6 +266,7 @@ def _encode(
         amount=values,
         qualifying=qualifying,
         order=order_codes,
+        n_orders=n_orders,
         positions=positions,
         last_day=last_day,
     )
@@ -327,16 +338,52 @@ def _distinct_pairs(
         yield pair_slot, pair_j
 
 
+def _count_orders(
+    log: _Log, j: np.ndarray, n_j: int, shift: np.ndarray, n_cells: int, chunks: list[slice]
+) -> np.ndarray:
+    """Distinct (order id, customer, j) among the qualifying rows, counted per cell.
+
+    Almost every order lies within one customer and one period: those are found with a
+    min / max of the (customer, j) key per order and counted once; the few others are
+    de-duplicated explicitly.
+    """
+    slot, q, order = log.slot, log.qualifying, log.order
+    low = np.full(log.n_orders, np.iinfo(np.int64).max, dtype=np.int64)
+    high = np.full(log.n_orders, -1, dtype=np.int64)
+    for part in chunks:
+        keep = q[part]
+        key = slot[part][keep].astype(np.int64) * n_j + j[part][keep]
+        code = order[part][keep]
+        np.minimum.at(low, code, key)
+        np.maximum.at(high, code, key)
+    single = low[(low == high)]
+    count = np.bincount(shift[single // n_j] + single % n_j, minlength=n_cells)
+    spanning = (low != high) & (high >= 0)
+    if spanning.any():
+        rows = np.flatnonzero(q & spanning[np.maximum(order, 0)])
+        pairs = pd.DataFrame({"o": order[rows], "s": slot[rows], "j": j[rows]})
+        rows = rows[~pairs.duplicated().to_numpy()]
+        count += np.bincount(shift[slot[rows]] + j[rows], minlength=n_cells)
+    return count
+
+
 def _days_to_datetime(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[ns]")
 
 
-def _first_purchase_rows(log: _Log, slots: np.ndarray) -> np.ndarray:
+def _first_purchase_rows(log: _Log, slots: np.ndarray, first_day: np.ndarray) -> np.ndarray:
     """Input row position of each listed customer's first qualifying transaction.
 
-    Earliest timestamp first, then earliest row in the input.
+    Earliest timestamp first, then earliest row in the input. Only the qualifying rows on
+    each customer's first day (``first_day``, per slot) are candidates.
     """
-    q = np.flatnonzero(log.qualifying)
+    q = np.concatenate(
+        [
+            np.flatnonzero(log.qualifying[part] & (log.day[part] == first_day[log.slot[part]]))
+            + part.start
+            for part in _chunks(log.n_rows)
+        ]
+    )
     first_tick = np.full(log.n_slots, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first_tick, log.slot[q], log.ticks[q])
     q = q[log.ticks[q] == first_tick[log.slot[q]]]
@@ -347,10 +394,10 @@ def _first_purchase_rows(log: _Log, slots: np.ndarray) -> np.ndarray:
 
 
 def _segments(
-    tx: pd.DataFrame, log: _Log, by: list[str], slots: np.ndarray
+    tx: pd.DataFrame, log: _Log, by: list[str], slots: np.ndarray, first_day: np.ndarray
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Segment code of each listed customer (value of `by` on their first purchase)."""
-    rows = _first_purchase_rows(log, slots)
+    rows = _first_purchase_rows(log, slots, first_day)
     values = tx[by].take(rows).reset_index(drop=True)
     codes = values.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy(np.int64)
     n_segments = int(codes.max()) + 1 if len(codes) else 0
@@ -567,7 +614,7 @@ def _cohort_activity(
 
     # Segment of each acquired customer; group = segment * n_cal + cohort index.
     if by_cols:
-        seg_code, seg_values = _segments(tx, log, by_cols, members)
+        seg_code, seg_values = _segments(tx, log, by_cols, members, first_day)
         n_seg = len(seg_values)
     else:
         seg_code = np.zeros(len(members), dtype=np.int64)
@@ -607,7 +654,6 @@ def _cohort_activity(
     orders = np.zeros(n_cells + 1, dtype=np.int64)
     n_unattributed = 0
     lost_slots = []
-    cell_row = np.empty(n_rows, dtype=np.int64) if log.order is not None else None
     for part in chunks:
         s_part, j_part, q_part = slot[part], j[part], q[part]
         cell = shift[s_part] + j_part
@@ -621,16 +667,10 @@ def _cohort_activity(
                 lost = s_part[other[before]]
                 lost_slots.append(lost[base[lost] == n_j])
         revenue += np.bincount(cell, weights=amount[part], minlength=n_cells + 1)
-        if cell_row is None:
+        if log.order is None:
             orders += np.bincount(cell[q_part], minlength=n_cells + 1)
-        else:
-            cell_row[part] = cell
-    if cell_row is not None:
-        qi = np.flatnonzero(q)
-        triples = pd.DataFrame({"s": slot[qi], "j": j[qi], "o": log.order[qi]})
-        first = ~triples.duplicated().to_numpy()
-        orders += np.bincount(cell_row[qi[first]], minlength=n_cells + 1)
-        del cell_row, qi, triples, first
+    if log.order is not None:
+        orders[:n_cells] = _count_orders(log, j, n_j, shift, n_cells, chunks)
     without_purchase = len(np.unique(np.concatenate(lost_slots))) if lost_slots else 0
 
     # Sparse cell table.
@@ -652,8 +692,8 @@ def _cohort_activity(
 
     # Cohort table: size and range of first-purchase days.
     present = np.flatnonzero(size)
-    first_min = np.full(n_groups, _NO_COHORT, dtype=np.int64)
-    first_max = np.full(n_groups, -_NO_COHORT, dtype=np.int64)
+    first_min = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    first_max = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
     np.minimum.at(first_min, group_of_member, member_day)
     np.maximum.at(first_max, group_of_member, member_day)
     group_seg, group_cohort = np.divmod(present, n_cal)
@@ -758,10 +798,13 @@ def customer_periods(
     first_row = np.full(log.n_slots, log.n_rows, dtype=np.int64)
     np.minimum.at(first_row, log.slot, np.arange(log.n_rows))
     present = np.flatnonzero(first_row < log.n_rows)
+    by_rank = present[np.argsort(first_row[present], kind="stable")]  # slot of each rank
     rank = np.empty(log.n_slots, dtype=np.int64)
-    rank[present[np.argsort(first_row[present], kind="stable")]] = np.arange(len(present))
+    rank[by_rank] = np.arange(len(by_rank))
+    del first_row, present
     keys = rank[log.slot] * n_cal + cal
-    size = len(present) * n_cal
+    del rank
+    size = len(by_rank) * n_cal
     if size <= max(_BITMAP_BYTES_PER_ROW * log.n_rows, _BITMAP_BYTES):
         bitmap = np.zeros(size, dtype=bool)
         bitmap[keys] = True
@@ -788,11 +831,10 @@ def customer_periods(
     active = np.bincount(pair[q], minlength=n_pairs) > 0
     revenue = np.bincount(pair, weights=log.amount, minlength=n_pairs)
     pair_rank, pair_cal = np.divmod(pairs, n_cal)
-    first = np.full(len(present), n_cal, dtype=np.int64)
+    first = np.full(len(by_rank), n_cal, dtype=np.int64)
     np.minimum.at(first, pair_rank[active], pair_cal[active])
     cohort = pd.array(first[pair_rank] + pmin, dtype="Int64")
     cohort[first[pair_rank] == n_cal] = pd.NA
-    by_rank = present[np.argsort(first_row[present], kind="stable")]
     ids = log.customer_ids(by_rank[pair_rank])
     return pd.DataFrame(
         {

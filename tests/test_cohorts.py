@@ -446,7 +446,16 @@ ROLLING_LENGTH = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4}
 
 
 def reference_table(
-    tx, freq, kind, periods, partial, include_refunds=False, by=None, start=None, end=None
+    tx,
+    freq,
+    kind,
+    periods,
+    partial,
+    include_refunds=False,
+    by=None,
+    start=None,
+    end=None,
+    order=None,
 ):
     """The cohort table computed customer by customer, straight from the definitions."""
     tx = tx.reset_index(drop=True)
@@ -479,7 +488,9 @@ def reference_table(
             k = offset(first_day, row["order_date"])
             if qualifying[row.name]:
                 active.add(k)
-            activity.append((k, row["revenue"], bool(qualifying[row.name])))
+            # an order: the row itself, or its order id (counted once per customer and k)
+            order_key = (row[order], k) if order else ("row", row.name)
+            activity.append((k, row["revenue"], bool(qualifying[row.name]), order_key))
         customers[cid] = dict(
             cohort=pd.Period(first_day, freq),
             first=first_day,
@@ -531,7 +542,7 @@ def reference_table(
     for key in sorted(shown, key=lambda x: (x[0] is None or x[0] != x[0], x[0] or "", x[1])):
         members = shown[key]
         size = len(members)
-        revenue0 = sum(r for m in members for k, r, _ in m["activity"] if k == 0)
+        revenue0 = sum(r for m in members for k, r, _, _ in m["activity"] if k == 0)
         cumulative = 0.0
         for k in range(K + 1):
             seen = observed(key, k)
@@ -539,8 +550,10 @@ def reference_table(
                 n = sum(k in m["active"] for m in members)
             else:
                 n = sum(max(m["active"]) >= k for m in members)
-            orders = sum(q for m in members for kk, _, q in m["activity"] if kk == k)
-            revenue = sum(r for m in members for kk, r, _ in m["activity"] if kk == k)
+            orders = sum(
+                len({o for kk, _, q, o in m["activity"] if kk == k and q}) for m in members
+            )
+            revenue = sum(r for m in members for kk, r, _, _ in m["activity"] if kk == k)
             cumulative += revenue
             row = dict(
                 cohort=key[1],
@@ -580,12 +593,15 @@ def transaction_logs(draw, max_rows=30):
         st.lists(st.sampled_from([-20.0, -5.0, 0.0, 5.0, 12.5, 30.0]), min_size=n, max_size=n)
     )
     channel = draw(st.lists(st.sampled_from(["web", "store"]), min_size=n, max_size=n))
+    # few order ids, so that some are shared by several rows, periods or customers
+    order = draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
     return pd.DataFrame(
         {
             "customer_id": np.array(customer, dtype=np.int64) * 7 + 100,
             "order_date": START + pd.to_timedelta(np.array(day) * 24 + np.array(hour), unit="h"),
             "revenue": np.array(revenue, dtype=float),
             "channel": channel,
+            "order_id": [f"o{o}" for o in order],
         }
     )
 
@@ -598,6 +614,7 @@ options = st.fixed_dictionaries(
         "partial": st.sampled_from(["exclude", "flag", "keep"]),
         "include_refunds": st.booleans(),
         "by": st.sampled_from([None, "channel"]),
+        "order": st.sampled_from([None, "order_id"]),
     }
 )
 property_settings = settings(
@@ -687,12 +704,15 @@ def test_unbounded_properties(tx, opts):
 @property_settings
 @given(tx=transaction_logs(), opts=options)
 def test_customer_id_encodings_agree(tx, opts):
-    """Dense integer ids, sparse integer ids and strings give the same table."""
+    """Dense integer ids, sparse integer ids and strings give the same table (customers and
+    orders)."""
     table = cohort_table(tx, **opts)
     sparse = tx.assign(customer_id=tx["customer_id"] * 10**15)
     strings = tx.assign(customer_id="c" + tx["customer_id"].astype(str))
+    int_orders = tx.assign(order_id=tx["order_id"].str[1:].astype(np.int64))
     pd.testing.assert_frame_equal(cohort_table(sparse, **opts), table)
     pd.testing.assert_frame_equal(cohort_table(strings, **opts), table)
+    pd.testing.assert_frame_equal(cohort_table(int_orders, **opts), table)
 
 
 @settings(max_examples=60, deadline=None)
