@@ -4,6 +4,7 @@ written summary of a cohort table.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -57,6 +58,26 @@ def select_segment(
         known = sorted(map(str, tx[column].dropna().unique()))[:20]
         raise ValueError(f"No customer has {column} = {value!r}; values present: {known}.")
     return tx[tx[customer].isin(members)]
+
+
+def report_heading(title: str, segment_column: str | None = None, segment_value: Any = None) -> str:
+    """Markdown heading naming the report and its segment, safe for values from the data.
+
+    Segment values come from the user's data and end up in an HTML page, so they are
+    escaped: a value such as ``<script>`` is shown, never run.
+
+    Examples
+    --------
+    >>> report_heading("Cohort retention", "channel", "<b>email</b>")
+    '## Cohort retention: channel = &lt;b&gt;email&lt;/b&gt;'
+    >>> report_heading("Cohort retention")
+    '## Cohort retention: all customers'
+    """
+    if segment_column is None or segment_value is None:
+        scope = "all customers"
+    else:
+        scope = f"{segment_column} = {segment_value}"
+    return "## " + html.escape(f"{title}: {scope}", quote=False)
 
 
 def cohort_highlights(long: pd.DataFrame, *, period: int = 1, min_size: int = 30) -> dict[str, Any]:
