@@ -29,9 +29,15 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check retention tests benchmarks
 
-bench: $(STAMP)
+# lifetimes (the comparison for the RFM and BG/NBD benchmark) needs pandas < 2.2: its own venv
+LIFETIMES := .venv-lifetimes
+$(LIFETIMES)/bin/python:
+	$(PYTHON) -m venv $(LIFETIMES)
+	$(LIFETIMES)/bin/python -m pip install --quiet lifetimes "pandas<2.2" "numpy<2" "scipy<1.14" setuptools
+
+bench: $(STAMP) $(LIFETIMES)/bin/python
 	$(BIN)/python benchmarks/bench_cohorts.py
-	$(BIN)/python benchmarks/bench_rfm_models.py
+	$(BIN)/python benchmarks/bench_rfm_models.py --lifetimes-python $(LIFETIMES)/bin/python
 
 clean:
-	rm -rf $(VENV) reports/*/ reports/index.html reports/index.json
+	rm -rf $(VENV) $(LIFETIMES) reports/*/ reports/index.html reports/index.json
