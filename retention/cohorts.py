@@ -52,6 +52,7 @@ from retention.reductions import (
     DATE,
     ROLLING_DAYS,
     CohortActivity,
+    _as_list,
     cohort_activity,
 )
 
@@ -90,12 +91,6 @@ def _period_ordinal(value: Any, freq: str, how: Literal["start", "end"], name: s
             f"{name}={value!r} is not a date or period pandas understands "
             f"(e.g. '2024-01', '2024-01-15', pd.Period('2024Q1')): {err}"
         ) from None
-
-
-def _by_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
 
 
 def _horizons(
@@ -238,7 +233,7 @@ def cohort_table(
     _choice("kind", kind, KINDS)
     _choice("periods", periods, PERIODS)
     _choice("partial", partial, PARTIAL)
-    by_cols = _by_list(by)
+    by_cols = _as_list(by)
     start_code = None if start is None else _period_ordinal(start, freq, "start", "start")
     end_code = None if end is None else _period_ordinal(end, freq, "end", "end")
     until = None if end_code is None else period_start([end_code + 1], freq)[0]

@@ -14,12 +14,15 @@ and counted in the report, which travels with the frame as ``tx.attrs["validatio
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
 import pandas as pd
+
+from ._checks import examples, require_columns
+
+__all__ = ["CANONICAL", "Finding", "ValidationReport", "load_transactions", "require_columns"]
 
 CANONICAL = ("customer_id", "order_date", "revenue", "order_id")
 
@@ -92,10 +95,6 @@ class ValidationReport:
             [(a, f.column, f.problem, f.count, list(f.examples)) for a, f in rows],
             columns=["action", "column", "problem", "count", "examples"],
         )
-
-
-def _examples(values: pd.Series, n: int = 5) -> tuple:
-    return tuple(values.drop_duplicates().head(n).tolist())
 
 
 def _read(source: str | PathLike, read_kwargs: dict, text_columns: list[str]) -> pd.DataFrame:
@@ -197,13 +196,7 @@ def load_transactions(
         text_columns = [customer, date] + ([order] if order is not None else [])
         raw = _read(source, read_kwargs, text_columns)
 
-    missing = [c for c in mapping if c not in raw.columns]
-    if missing:
-        present = ", ".join(map(repr, raw.columns[:30]))
-        raise ValueError(
-            f"Column(s) {', '.join(map(repr, missing))} not found in {name}. "
-            f"Columns present: {present}. Map yours with customer=, date=, amount=, order=."
-        )
+    require_columns(raw, what=name, customer=customer, date=date, amount=amount, order=order)
     clash = [c for c in raw.columns if c in mapping.values() and c not in mapping]
     if clash:
         raise ValueError(
@@ -242,7 +235,7 @@ def load_transactions(
     for column, (problem, mask) in bad.items():
         if mask.any():
             findings.append(
-                Finding(column, problem, int(mask.sum()), _examples(raw.loc[mask.values, column]))
+                Finding(column, problem, int(mask.sum()), tuple(examples(raw[column], mask, True)))
             )
     invalid = pd.Series(False, index=tx.index)
     for _, mask in bad.values():
@@ -268,7 +261,10 @@ def load_transactions(
     cutoff = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
     notes = [
         Finding(
-            amount, "negative (refunds or returns)", int(m.sum()), _examples(tx.loc[m, "revenue"])
+            amount,
+            "negative (refunds or returns)",
+            int(m.sum()),
+            tuple(examples(tx["revenue"], m, distinct=True)),
         )
         for m in [tx["revenue"] < 0]
         if m.any()
@@ -280,7 +276,7 @@ def load_transactions(
                 "(all columns)",
                 "exact duplicates of an earlier row",
                 int(dup.sum()),
-                _examples(tx.index[dup.values].to_series()),
+                tuple(examples(tx.index, dup, distinct=True)),
             )
         )
     future = tx["order_date"] > cutoff
@@ -290,7 +286,7 @@ def load_transactions(
                 date,
                 f"dated after {cutoff:%Y-%m-%d}",
                 int(future.sum()),
-                _examples(tx.loc[future, "order_date"].dt.strftime("%Y-%m-%d")),
+                tuple(examples(tx["order_date"].dt.strftime("%Y-%m-%d"), future, distinct=True)),
             )
         )
 
@@ -303,19 +299,3 @@ def load_transactions(
         notes=notes,
     )
     return tx
-
-
-def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str = "data") -> None:
-    """Raise a ValueError naming the columns of ``columns`` missing from ``df``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> require_columns(pd.DataFrame({"a": [1]}), ["a"])
-    """
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{what} is missing column(s) {', '.join(map(repr, missing))}; columns present: "
-            f"{', '.join(map(repr, df.columns[:30]))}."
-        )

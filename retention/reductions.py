@@ -5,7 +5,8 @@ module is the only place that touches every transaction. Each function is a hand
 vectorised NumPy passes over integer keys:
 
 * customers are turned into integer *slots* once (``id - min(id)`` when the ids are integers
-  in a dense range, :func:`pandas.factorize` otherwise);
+  in a dense range, :func:`pandas.factorize` otherwise; the same encoder as every other
+  table, :func:`retention._checks.encode_customers`);
 * dates are turned into integer day numbers, and days into period indexes through a small
   lookup table (one entry per day in the data) that agrees with
   :func:`retention.periods.period_codes`;
@@ -35,6 +36,15 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from retention._checks import (
+    IdCodes,
+    amount_values,
+    bad_rows,
+    date_values,
+    encode_customers,
+    encode_ids,
+    require_columns,
+)
 from retention.periods import normalize_freq, period_codes
 
 #: Canonical column names of a transaction log.
@@ -53,7 +63,6 @@ ROLLING_DAYS: dict[str, tuple[int, int]] = {
 }
 
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
-_N_EXAMPLES = 5
 _CHUNK = 1 << 20  # rows per chunk in the row passes
 _BITMAP_BYTES = 1 << 24  # a distinct-pairs bitmap may use this many bytes,
 _BITMAP_BYTES_PER_ROW = 8  # or this many per transaction row; else keys are sorted
@@ -64,72 +73,15 @@ _BITMAP_BYTES_PER_ROW = 8  # or this many per transaction row; else keys are sor
 # --------------------------------------------------------------------------------------
 
 
-def check_columns(tx: Any, **columns: str | Sequence[str] | None) -> None:
-    """Raise a clear error unless ``tx`` is a DataFrame holding every named column.
-
-    Parameters
-    ----------
-    tx : DataFrame
-        The transaction log.
-    **columns : str, list of str or None
-        Role name (``customer``, ``date``, ...) mapped to the column(s) expected in ``tx``;
-        ``None`` means "not used".
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> check_columns(pd.DataFrame({"customer_id": [1]}), customer="customer_id")
-    """
-    if not isinstance(tx, pd.DataFrame):
-        raise TypeError(f"expected a pandas DataFrame of transactions, got {type(tx).__name__}.")
-    available = list(tx.columns)
-    for role, names in columns.items():
-        if names is None:
-            continue
-        for name in [names] if isinstance(names, str) else list(names):
-            if name not in tx.columns:
-                raise ValueError(
-                    f"column {name!r} ({role}=) not found in the transactions; available "
-                    f"columns: {available}. Pass {role}='<your column>' to use another name."
-                )
+#: Former name of :func:`retention._checks.require_columns`, kept importable.
+check_columns = require_columns
 
 
-def _examples(index: pd.Index, bad: np.ndarray) -> str:
-    rows = index[np.flatnonzero(bad)[:_N_EXAMPLES]]
-    return ", ".join(repr(r) for r in rows)
-
-
-def _date_ticks(series: pd.Series, name: str, index: pd.Index) -> tuple[np.ndarray, int]:
-    """Integer timestamps of a date column and the number of ticks in a day."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        raise ValueError(
-            f"column {name!r} holds time-zone aware dates ({dtype}); convert them to local "
-            f"naive dates first, e.g. tx[{name!r}].dt.tz_convert('Europe/Paris')"
-            ".dt.tz_localize(None)."
-        )
-    if not (isinstance(dtype, np.dtype) and dtype.kind == "M"):
-        try:
-            series = pd.to_datetime(series)
-        except (ValueError, TypeError) as err:
-            raise ValueError(
-                f"column {name!r} should hold dates (datetime64); it has dtype {dtype} and "
-                f"could not be parsed as dates: {err}"
-            ) from None
-        return _date_ticks(series, name, index)
-    values = series.to_numpy()
-    unit, count = np.datetime_data(values.dtype)
-    if unit not in _TICKS_PER_DAY or count != 1:
-        values = values.astype("datetime64[ns]")
-        unit = "ns"
-    ticks = values.view(np.int64)
-    missing = ticks == np.iinfo(np.int64).min
-    if missing.any():
-        raise ValueError(
-            f"column {name!r} has {int(missing.sum())} missing dates (NaT), e.g. at rows "
-            f"{_examples(index, missing)}; drop or fill them first."
-        )
-    return ticks, _TICKS_PER_DAY[unit]
+def _date_ticks(series: pd.Series, name: str) -> tuple[np.ndarray, int]:
+    """Integer timestamps of a date column (strings are parsed) and the ticks in a day."""
+    values = date_values(series, name, parse=True)
+    unit, _ = np.datetime_data(values.dtype)
+    return values.view(np.int64), _TICKS_PER_DAY[unit]
 
 
 def _days(ticks: np.ndarray, per_day: int) -> np.ndarray:
@@ -143,29 +95,11 @@ def _days(ticks: np.ndarray, per_day: int) -> np.ndarray:
     return day
 
 
-def _amounts(series: pd.Series, name: str, index: pd.Index) -> np.ndarray:
-    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-        raise ValueError(
-            f"column {name!r} should hold numbers (revenue); it has dtype {series.dtype}."
-        )
-    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    missing = np.isnan(values)
-    if missing.any():
-        raise ValueError(
-            f"column {name!r} has {int(missing.sum())} missing amounts, e.g. at rows "
-            f"{_examples(index, missing)}; fill them (0 for no revenue) or drop the rows."
-        )
-    return values
-
-
 @dataclass
 class _Log:
     """A transaction log reduced to flat integer / float arrays (row order kept)."""
 
-    slot: np.ndarray  # customer slot of each row, 0 <= slot < n_slots
-    n_slots: int
-    ids: Any  # ndarray / Index mapping slot -> customer id (``ids[slot]``)
-    ids_offset: int | None  # dense integer ids: id = slot + ids_offset
+    customers: IdCodes  # customer slot of each row (``.codes``) and the ids of the slots
     day: np.ndarray  # days since 1970-01-01 (int32, or int64 for extreme dates)
     ticks: np.ndarray  # raw int64 timestamps (same unit for all rows)
     amount: np.ndarray  # float64
@@ -176,47 +110,17 @@ class _Log:
     last_day: int | None  # last day with data, before the `until` cut (None: no rows)
 
     @property
+    def slot(self) -> np.ndarray:
+        """Customer slot of each row, ``0 <= slot < n_slots``."""
+        return self.customers.codes
+
+    @property
+    def n_slots(self) -> int:
+        return self.customers.n
+
+    @property
     def n_rows(self) -> int:
         return len(self.day)
-
-    def customer_ids(self, slots: np.ndarray) -> Any:
-        if self.ids_offset is not None:
-            return (slots + self.ids_offset).astype(self.ids, copy=False)
-        return self.ids.take(slots)
-
-
-def _id_codes(values: np.ndarray | pd.Series):
-    """Integer codes of ids: ``id - min`` for integers in a dense range, factorize otherwise.
-
-    Returns ``(codes, number of codes, ids, offset)``: ``ids`` is the dtype of the integer
-    ids (``id = code + offset``) or the factorized uniques (``id = ids[code]``, offset None).
-    Missing ids get the code -1.
-    """
-    array = values.to_numpy() if isinstance(values, pd.Series) else values
-    n = len(array)
-    if isinstance(array, np.ndarray) and array.dtype.kind in "iu" and n:
-        lo, hi = int(array.min()), int(array.max())
-        span = hi - lo + 1
-        if span <= 2 * n + 1024:
-            dtype = np.int32 if span < np.iinfo(np.int32).max else np.int64
-            codes = np.empty(n, dtype=dtype)
-            np.subtract(array, np.asarray(lo, dtype=array.dtype), out=codes, casting="unsafe")
-            return codes, span, array.dtype, lo
-    codes, uniques = pd.factorize(values, sort=False)
-    dtype = np.int32 if len(uniques) < np.iinfo(np.int32).max else np.int64
-    return codes.astype(dtype, copy=False), len(uniques), uniques, None
-
-
-def _encode_customers(values: np.ndarray | pd.Series, name: str, index: pd.Index):
-    """Customer slots (see :func:`_id_codes`), refusing missing ids."""
-    codes, n_codes, ids, offset = _id_codes(values)
-    missing = codes < 0
-    if offset is None and missing.any():
-        raise ValueError(
-            f"column {name!r} has {int(missing.sum())} missing customer ids, e.g. at rows "
-            f"{_examples(index, missing)}; drop or fill them first."
-        )
-    return codes, n_codes, ids, offset
 
 
 def _encode(
@@ -229,10 +133,10 @@ def _encode(
     include_refunds: bool,
     until_day: int | None = None,
 ) -> _Log:
-    check_columns(tx, customer=customer, date=date, amount=amount, order=order)
+    require_columns(tx, customer=customer, date=date, amount=amount, order=order)
     index = tx.index
-    ticks, per_day = _date_ticks(tx[date], date, index)
-    values = _amounts(tx[amount], amount, index)
+    ticks, per_day = _date_ticks(tx[date], date)
+    values = amount_values(tx[amount], amount)
     day = _days(ticks, per_day)
     last_day = int(day.max()) if len(day) else None
     customers: Any = tx[customer]
@@ -245,22 +149,19 @@ def _encode(
         customers = customers.to_numpy()[keep] if customers.dtype.kind in "iu" else customers[keep]
         orders = orders[keep] if orders is not None else None
         index = index[keep]
-    slot, n_slots, ids, offset = _encode_customers(customers, customer, index)
+    customer_codes = encode_customers(customers, customer, index)
     qualifying = np.ones(len(day), dtype=bool) if include_refunds else values > 0
     order_codes, n_orders = None, 0
     if orders is not None:
-        order_codes, n_orders, _, _ = _id_codes(orders)
+        order_codes, n_orders, _, _ = encode_ids(orders)
         missing = (order_codes < 0) & qualifying
         if missing.any():
             raise ValueError(
-                f"column {order!r} has {int(missing.sum())} orders without an order id, e.g. at "
-                f"rows {_examples(index, missing)}; fill them or call without order=."
+                bad_rows(order, "orders without an order id", missing, index)
+                + "; fill them or call without order=."
             )
     return _Log(
-        slot=slot,
-        n_slots=n_slots,
-        ids=ids,
-        ids_offset=offset,
+        customers=customer_codes,
         day=day,
         ticks=ticks,
         amount=values,
@@ -515,7 +416,7 @@ def cohort_activity(
     if periods not in ("calendar", "rolling"):
         raise ValueError(f"periods={periods!r}; use 'calendar' or 'rolling'.")
     by_cols = _as_list(by)
-    check_columns(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols)
+    require_columns(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols)
     until_day = None
     if until is not None:
         until_day = int(pd.Timestamp(until).as_unit("ns").value // _TICKS_PER_DAY["ns"])
@@ -835,7 +736,7 @@ def customer_periods(
     np.minimum.at(first, pair_rank[active], pair_cal[active])
     cohort = pd.array(first[pair_rank] + pmin, dtype="Int64")
     cohort[first[pair_rank] == n_cal] = pd.NA
-    ids = log.customer_ids(by_rank[pair_rank])
+    ids = log.customers.ids(by_rank[pair_rank])
     return pd.DataFrame(
         {
             customer: ids,
@@ -846,3 +747,4 @@ def customer_periods(
             "revenue": revenue,
         }
     )
+

@@ -36,106 +36,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._checks import amount_values, date_values, encode_customers, require_columns
 from .periods import PERIOD_DAYS, normalize_freq, period_codes
 
 __all__ = ["calibration_and_holdout", "rfm_summary"]
-
-_N_EXAMPLES = 5
-
-
-# --------------------------------------------------------------------------------------------
-# input checks and integer codes
-# --------------------------------------------------------------------------------------------
-
-
-def _examples(labels: Any, mask: np.ndarray) -> list:
-    """A few labels where ``mask`` is true, for error messages."""
-    positions = np.flatnonzero(mask)[:_N_EXAMPLES]
-    return list(np.asarray(labels, dtype=object)[positions])
-
-
-def _check_columns(tx: pd.DataFrame, columns: dict[str, str | None]) -> None:
-    if not isinstance(tx, pd.DataFrame):
-        raise TypeError(f"tx must be a pandas DataFrame, got {type(tx).__name__}.")
-    missing = [f"{arg}={col!r}" for arg, col in columns.items()
-               if col is not None and col not in tx]
-    if missing:
-        raise ValueError(
-            f"column(s) not found in the transactions: {', '.join(missing)}; "
-            f"available columns: {list(tx.columns)[:20]}."
-        )
-
-
-def _date_values(tx: pd.DataFrame, date: str) -> np.ndarray:
-    col = tx[date]
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValueError(
-            f"column {date!r} is timezone-aware ({col.dtype}); convert it to naive local dates "
-            "first, e.g. tx[date].dt.tz_convert(tz).dt.tz_localize(None)."
-        )
-    if not pd.api.types.is_datetime64_dtype(col.dtype):
-        raise ValueError(
-            f"column {date!r} must hold datetime64 values, got dtype {col.dtype}; parse it with "
-            "pd.to_datetime or load the data with retention.load_transactions."
-        )
-    values = col.to_numpy()  # datetime64 in the column's own unit, no copy
-    bad = np.isnat(values)
-    if bad.any():
-        raise ValueError(
-            f"column {date!r} has {int(bad.sum())} missing date(s) (NaT), e.g. at rows "
-            f"{_examples(tx.index, bad)}."
-        )
-    return values
-
-
-def _amount_values(tx: pd.DataFrame, amount: str | None) -> np.ndarray | None:
-    if amount is None:
-        return None
-    col = tx[amount]
-    if not (pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)):
-        raise ValueError(f"column {amount!r} must be numeric, got dtype {col.dtype}.")
-    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise ValueError(
-            f"column {amount!r} has {int(bad.sum())} missing or infinite value(s), e.g. at rows "
-            f"{_examples(tx.index, bad)}."
-        )
-    return values
-
-
-def _customer_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer code of each row's customer (0..n-1) and the customer ids, sorted when possible.
-
-    Integer ids in a compact range use a direct offset (no hashing); categoricals use their
-    codes; anything else goes through ``pandas.factorize``.
-    """
-    name = col.name
-    dtype = col.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        codes = col.cat.codes.to_numpy(dtype=np.int64)
-        labels = col.cat.categories
-    elif pd.api.types.is_integer_dtype(dtype) and not col.hasnans and len(col):
-        values = col.to_numpy(dtype=np.int64)
-        lo, hi = int(values.min()), int(values.max())
-        if hi - lo < min(max(4 * len(values), 1 << 20), 2**31 - 1):
-            codes = np.subtract(values, lo, out=np.empty(len(values), np.int32),
-                                casting="unsafe")
-            labels = pd.RangeIndex(lo, hi + 1)
-        else:
-            codes, labels = pd.factorize(values)
-            labels = pd.Index(labels)
-    else:
-        codes, labels = pd.factorize(col)
-        labels = pd.Index(labels)
-    missing = codes < 0
-    if missing.any():
-        raise ValueError(
-            f"column {name!r} has {int(missing.sum())} missing customer id(s), e.g. at rows "
-            f"{_examples(col.index, missing)}."
-        )
-    code_type = np.int32 if len(labels) < 2**31 else np.int64
-    return codes.astype(code_type, copy=False), labels
 
 
 def _to_timestamp(value: Any, arg: str) -> pd.Timestamp:
@@ -169,13 +73,13 @@ class _Prepared:
         date: str,
         amount: str | None,
     ) -> None:
-        _check_columns(tx, {"customer": customer, "date": date, "amount": amount})
+        require_columns(tx, customer=customer, date=date, amount=amount)
         self.freq = normalize_freq(freq)
         self.time_unit = self.freq if time_unit is None else normalize_freq(time_unit)
         #: length of one ``freq`` period expressed in ``time_unit``
         self.scale = PERIOD_DAYS[self.freq] / PERIOD_DAYS[self.time_unit]
-        dates = _date_values(tx, date)
-        self.revenue = _amount_values(tx, amount)
+        dates = date_values(tx[date], date)
+        self.revenue = None if amount is None else amount_values(tx[amount], amount)
         if len(dates) == 0:
             raise ValueError("the transaction table is empty.")
         self.first_date, self.last_date = dates.min(), dates.max()
@@ -186,7 +90,8 @@ class _Prepared:
         for start in range(0, len(dates), _CHUNK):
             chunk = period_codes(dates[start:start + _CHUNK], self.freq)
             np.subtract(chunk, self.lo, out=self.rel[start:start + _CHUNK], casting="unsafe")
-        self.codes, self.labels = _customer_codes(tx[customer])
+        codes = encode_customers(tx[customer], customer, tx.index)
+        self.codes, self.labels = codes.codes, codes.index()
         self.customer = customer
 
     def _code(self, date: Any) -> int:

@@ -282,7 +282,7 @@ def test_bad_values_are_counted_with_examples(column, values, pattern):
 
 
 def test_structural_errors():
-    with pytest.raises(ValueError, match=r"T='T'.*available columns"):
+    with pytest.raises(ValueError, match=r"missing column\(s\) 'T' \(T=\).*available columns"):
         BetaGeo().fit(GOOD.drop(columns="T"))
     with pytest.raises(ValueError, match="empty"):
         BetaGeo().fit(GOOD.iloc[:0])

@@ -359,15 +359,15 @@ def test_missing_column_lists_available_columns():
 def test_missing_values_are_reported():
     tx = SKIP.copy()
     tx.loc[[2, 5], "order_date"] = pd.NaT
-    with pytest.raises(ValueError, match=r"'order_date' has 2 missing dates.*rows 2, 5"):
+    with pytest.raises(ValueError, match=r"'order_date' has 2 missing date\(s\).*rows \[2, 5\]"):
         cohort_table(tx)
     tx = SKIP.copy()
     tx.loc[3, "revenue"] = NAN
-    with pytest.raises(ValueError, match=r"'revenue' has 1 missing amounts.*rows 3"):
+    with pytest.raises(ValueError, match=r"'revenue' has 1 missing or infinite.*rows \[3\]"):
         cohort_table(tx)
     tx = SKIP.copy()
     tx.loc[4, "customer_id"] = None
-    with pytest.raises(ValueError, match=r"'customer_id' has 1 missing customer ids.*rows 4"):
+    with pytest.raises(ValueError, match=r"'customer_id' has 1 missing customer id.*rows \[4\]"):
         cohort_table(tx)
 
 
@@ -382,7 +382,7 @@ def test_bad_options():
         cohort_table(SKIP, "Y")
     with pytest.raises(ValueError, match="start="):
         cohort_table(SKIP, start="not a date")
-    with pytest.raises(ValueError, match="time-zone"):
+    with pytest.raises(ValueError, match="timezone-aware"):
         cohort_table(SKIP.assign(order_date=SKIP["order_date"].dt.tz_localize("UTC")))
     with pytest.raises(ValueError, match="numbers"):
         cohort_table(SKIP.assign(revenue="x"))

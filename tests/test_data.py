@@ -67,8 +67,8 @@ def test_missing_columns_are_listed_with_those_present(raw):
     with pytest.raises(ValueError) as info:
         load_transactions(raw, customer="client", date="day", amount="amount")
     msg = str(info.value)
-    assert "'client', 'amount' not found" in msg
-    assert "Columns present: 'user', 'day', 'total', 'channel'" in msg
+    assert "missing column(s) 'client' (customer=), 'amount' (amount=)" in msg
+    assert "available columns: ['user', 'day', 'total', 'channel']" in msg
 
 
 def test_mapped_name_clashing_with_an_existing_column(raw):

@@ -163,7 +163,7 @@ def test_non_positive_spend_of_repeat_buyers_is_refused_with_examples():
 def test_other_input_errors():
     with pytest.raises(ValueError, match="no repeat buyer"):
         GammaGamma().fit(pd.DataFrame({"frequency": [0, 0], "monetary_value": [0.0, 0.0]}))
-    with pytest.raises(ValueError, match=r"monetary_value='spend'.*available columns"):
+    with pytest.raises(ValueError, match=r"'spend' \(monetary_value=\).*available columns"):
         GammaGamma().fit(pd.DataFrame({"frequency": [1]}), monetary_value="spend")
     with pytest.raises(ValueError, match=r"'frequency' has 1 missing or infinite"):
         GammaGamma().fit(pd.DataFrame({"frequency": [1, np.nan], "monetary_value": [3.0, 0.0]}))

@@ -135,7 +135,7 @@ def test_id_encodings_give_the_same_summary():
 
 
 def test_missing_column_is_named():
-    with pytest.raises(ValueError, match=r"date='order_date'.*available columns"):
+    with pytest.raises(ValueError, match=r"'order_date' \(date=\).*available columns"):
         rfm_summary(HAND.drop(columns="order_date"))
 
 

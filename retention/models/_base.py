@@ -1,7 +1,8 @@
 """Fitting machinery shared by the customer-base models (BG/NBD, Gamma-Gamma).
 
 * input checks on a per-customer summary, with errors that name the column, the count of bad
-  rows and a few of their index labels;
+  rows and a few of their index labels (the wording of every check in the package,
+  :mod:`retention._checks`);
 * collapsing identical rows into weights;
 * maximum likelihood on log-parameters with :func:`scipy.optimize.minimize` and an analytic
   gradient, a convergence check, and standard errors from the Hessian of the log-likelihood.
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-_N_EXAMPLES = 5
+from .._checks import bad_rows, examples, require_columns
 
 #: Optimisation runs on log-parameters kept inside this box; a maximum on its edge means the
 #: data do not identify the model.
@@ -29,12 +30,6 @@ class ConvergenceError(RuntimeError):
 
 class NotFittedError(ValueError, AttributeError):
     """A prediction method was called before ``fit``."""
-
-
-def bad_rows(column: str, what: str, mask: np.ndarray, index: pd.Index) -> str:
-    """``"column 'x' has 3 negative value(s), e.g. at rows [4, 7, 9]"``."""
-    labels = list(np.asarray(index, dtype=object)[np.flatnonzero(mask)[:_N_EXAMPLES]])
-    return f"column {column!r} has {int(mask.sum())} {what} value(s), e.g. at rows {labels}"
 
 
 def summary_columns(
@@ -59,15 +54,12 @@ def summary_columns(
     weights : float array
     index : the summary's index
     """
-    if not isinstance(summary, pd.DataFrame):
-        raise TypeError(f"summary must be a pandas DataFrame, got {type(summary).__name__}.")
-    missing = [f"{arg}={col!r}" for arg, col in columns.items() if col not in summary]
-    if missing:
-        raise ValueError(
-            f"column(s) not found in the summary: {', '.join(missing)}; available columns: "
-            f"{list(summary.columns)[:20]}. Build it with retention.rfm_summary or pass the "
-            "column names."
-        )
+    require_columns(
+        summary,
+        columns,
+        what="summary",
+        hint="Build it with retention.rfm_summary or pass the column names.",
+    )
     if len(summary) == 0:
         raise ValueError("the summary is empty: there is no customer to fit on.")
     values: dict[str, np.ndarray] = {}
@@ -78,8 +70,7 @@ def summary_columns(
     else:
         name = weights if isinstance(weights, str) else "weights"
         if isinstance(weights, str):
-            if weights not in summary:
-                raise ValueError(f"weights column {weights!r} not found in the summary.")
+            require_columns(summary, what="summary", weights=weights)
             weights = summary[weights]
         w = finite_nonnegative(weights, name, summary.index)
         if len(w) != len(summary):
@@ -106,10 +97,10 @@ def finite_nonnegative(values: Any, name: str, index: pd.Index | None = None) ->
     labels = index if index is not None and len(index) == len(arr) else pd.RangeIndex(len(arr))
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise ValueError(bad_rows(name, "missing or infinite", bad, labels) + ".")
+        raise ValueError(bad_rows(name, "missing or infinite value(s)", bad, labels) + ".")
     neg = arr < 0
     if neg.any():
-        raise ValueError(bad_rows(name, "negative", neg, labels) + ".")
+        raise ValueError(bad_rows(name, "negative value(s)", neg, labels) + ".")
     return arr
 
 
@@ -263,7 +254,7 @@ def broadcast_inputs(**inputs: Any) -> tuple[dict[str, np.ndarray], pd.Index | N
         if neg.any():
             raise ValueError(
                 f"{name} has {int(neg.sum())} negative value(s), e.g. "
-                f"{arr[neg].ravel()[:_N_EXAMPLES].tolist()}."
+                f"{examples(arr.ravel(), neg.ravel())}."
             )
         arrays[name] = arr
     shaped = np.broadcast_arrays(*arrays.values())

@@ -219,11 +219,11 @@ class BetaGeo(FittedModel):
         x, tx, big_t = values["frequency"], values["recency"], values["T"]
         fractional = x != np.round(x)
         if fractional.any():
-            raise ValueError(bad_rows(frequency, "non-integer", fractional, index)
+            raise ValueError(bad_rows(frequency, "non-integer value(s)", fractional, index)
                              + "; frequency counts repeat purchases.")
         late = tx > big_t * (1 + 1e-12)
         if late.any():
-            raise ValueError(bad_rows(recency, f"greater-than-{T!r}", late, index)
+            raise ValueError(bad_rows(recency, f"greater-than-{T!r} value(s)", late, index)
                              + f"; recency cannot exceed {T!r}.")
         if not np.any((x > 0) & (w > 0)):
             raise ValueError(

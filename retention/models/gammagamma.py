@@ -135,7 +135,7 @@ class GammaGamma(FittedModel):
             bad = ((freq_col > 0) & ~(mon > 0)).to_numpy()
             if bad.any():
                 raise ValueError(
-                    bad_rows(monetary_value, "non-positive or missing", bad, summary.index)
+                    bad_rows(monetary_value, "non-positive or missing value(s)", bad, summary.index)
                     + " among repeat buyers (frequency > 0). The Gamma-Gamma model needs "
                     "positive average order values; drop or fix these customers first, e.g. "
                     f"summary[summary[{monetary_value!r}] > 0]."

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from .._checks import examples
+
 __all__ = ["ShiftedBetaGeometric"]
 
 # Optimisation runs on log(alpha), log(beta), kept in this box. A maximum on its edge means the
@@ -85,14 +87,10 @@ def _is_missing(value: Any) -> bool:
     return value is None or value is pd.NA or (_is_real(value) and np.isnan(value))
 
 
-def _examples(values: np.ndarray, positions: np.ndarray, limit: int = 3) -> str:
+def _examples(values: np.ndarray, positions: np.ndarray) -> str:
     """``"v1 at position i1, v2 at position i2, ..."`` for the first few bad values."""
-    shown = []
-    for i in positions[:limit]:
-        value = values[i]
-        value = value.item() if isinstance(value, np.generic) else value
-        shown.append(f"{value!r} at position {int(i)}")
-    return ", ".join(shown)
+    shown = examples(values.take(positions))
+    return ", ".join(f"{v!r} at position {int(i)}" for v, i in zip(shown, positions, strict=False))
 
 
 def _as_periods(t: Any, name: str, minimum: int) -> tuple[np.ndarray, bool]:
