@@ -10,8 +10,10 @@ average curve over cohorts. The heavy lifting is one pass over the transactions,
 Definitions
 -----------
 Qualifying transaction
-    A row with positive revenue (``include_refunds=True``: any row). Only qualifying rows make
-    a customer active and count as orders; refunds (negative revenue) always count in revenue.
+    A purchase: a row with revenue >= 0, a zero-value order included
+    (:func:`retention.reductions.is_purchase`, the rule of every table); with
+    ``include_refunds=True``, any row. Only qualifying rows make a customer active and count
+    as orders; refunds (negative revenue) always count in revenue.
 Period offset k (``periods="calendar"``)
     Calendar period of the transaction minus the cohort's period: for monthly cohorts, a
     customer acquired on 31 January who buys on 1 February is active in k = 1.

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import require_columns
-from .periods import normalize_freq, period_codes, period_end, period_labels
+from .periods import normalize_freq, period_end, period_labels
+from .reductions import period_activity
 
 #: Default inactivity window, in periods of each grain (about three months).
 DEFAULT_WINDOW = {"D": 90, "W": 13, "M": 3, "Q": 1}
@@ -43,9 +43,10 @@ def period_metrics(
     Parameters
     ----------
     tx : DataFrame
-        Transactions (see :func:`retention.load_transactions`). Rows with a positive amount
-        are purchases; negative rows (refunds) count in revenue but do not make a customer
-        active.
+        Transactions (see :func:`retention.load_transactions`). Rows with an amount >= 0
+        are purchases (a zero-value order is still an order; the rule of every table,
+        :func:`retention.reductions.is_purchase`); negative rows (refunds) count in revenue
+        but do not make a customer active.
     freq : {"D", "W", "M", "Q"}
         Period grain.
     window : int, optional
@@ -53,8 +54,8 @@ def period_metrics(
         without a purchase. Default: about three months (90 days, 13 weeks, 3 months,
         1 quarter).
     customer, date, amount, order : str
-        Column names. With ``order``, orders are distinct order ids among purchases;
-        otherwise each purchase row is an order.
+        Column names. With ``order``, orders are distinct order ids among a customer's
+        purchases in the period; otherwise each purchase row is an order.
 
     Returns
     -------
@@ -95,29 +96,20 @@ def period_metrics(
     In March nobody from the start of the month is still active, but the seed formula says
     50%: customer "b" came back and counts in E.
     """
-    require_columns(tx, [customer, date, amount] + ([order] if order else []), what="tx")
     freq = normalize_freq(freq)
     window = DEFAULT_WINDOW[freq] if window is None else window
     if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
         raise ValueError(f"window must be a whole number of periods ≥ 1, got {window!r}.")
-    if tx.empty:
-        raise ValueError("tx has no rows: no periods to report.")
+    activity = period_activity(tx, freq, customer=customer, date=date, amount=amount, order=order)
+    orders, net_revenue = activity.orders, activity.revenue
+    n_periods = len(net_revenue)
+    first_code, last_code = activity.first_period, activity.first_period + n_periods - 1
 
-    codes = period_codes(tx[date], freq)
-    first_code, last_code = int(codes.min()), int(codes.max())
-    n_periods = last_code - first_code + 1
-    rel = codes - first_code
-    revenue = tx[amount].to_numpy(dtype=float)
-    purchase = revenue > 0
-
-    def per_period(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(values, weights=weights, minlength=n_periods)[:n_periods]
+    def per_period(values: np.ndarray) -> np.ndarray:
+        return np.bincount(values, minlength=n_periods)[:n_periods]
 
     # distinct (customer, period) purchase pairs, sorted by customer then period
-    cust = pd.factorize(tx[customer])[0][purchase]
-    pairs = pd.DataFrame({"c": cust, "p": rel[purchase]}).drop_duplicates()
-    pairs = pairs.sort_values(["c", "p"], kind="stable")
-    c, p = pairs["c"].to_numpy(), pairs["p"].to_numpy()
+    c, p = activity.customer, activity.period
     change = c[1:] != c[:-1]
     first = np.r_[True, change][: len(c)]  # first purchase period of each customer
     last = np.r_[change, True][: len(c)]
@@ -136,16 +128,10 @@ def period_metrics(
     start = np.r_[0, end[:-1]]
     buyers = per_period(p)
     returning = buyers - new
-    if order is None:
-        orders = per_period(rel[purchase])
-    else:
-        ids = pd.DataFrame({"p": rel[purchase], "o": tx[order].to_numpy()[purchase]})
-        orders = per_period(ids.drop_duplicates()["p"].to_numpy())
-    net_revenue = per_period(rel, revenue)
 
     labels = period_labels(np.arange(first_code, last_code + 1), freq)
     partial = np.zeros(n_periods, dtype=bool)
-    partial[-1] = tx[date].max().normalize() < period_end([last_code], freq)[0]
+    partial[-1] = activity.last_date < period_end([last_code], freq)[0]
     return pd.DataFrame(
         {
             "start_customers": start,

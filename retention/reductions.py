@@ -7,6 +7,8 @@ vectorised NumPy passes over integer keys:
 * customers are turned into integer *slots* once (``id - min(id)`` when the ids are integers
   in a dense range, :func:`pandas.factorize` otherwise; the same encoder as every other
   table, :func:`retention._checks.encode_customers`);
+* a row is a purchase by one rule everywhere, :func:`is_purchase` (revenue >= 0; negative
+  rows are refunds);
 * dates are turned into integer day numbers, and days into period indexes through a small
   lookup table (one entry per day in the data) that agrees with
   :func:`retention.periods.period_codes`;
@@ -21,8 +23,8 @@ the same output columns; the tables built on top of them do not change. The SQL 
 of :func:`cohort_activity` (calendar months, ``include_refunds=False``) is::
 
     WITH t AS (SELECT customer_id, date_trunc('month', order_date) AS p, revenue FROM tx),
-         first AS (SELECT customer_id, min(p) AS cohort FROM t WHERE revenue > 0 GROUP BY 1),
-         pairs AS (SELECT DISTINCT customer_id, p FROM t WHERE revenue > 0)
+         first AS (SELECT customer_id, min(p) AS cohort FROM t WHERE revenue >= 0 GROUP BY 1),
+         pairs AS (SELECT DISTINCT customer_id, p FROM t WHERE revenue >= 0)
     SELECT cohort, datediff('month', cohort, p) AS period, count(*) AS customers, ...
     FROM pairs JOIN first USING (customer_id) GROUP BY 1, 2
 """
@@ -75,6 +77,24 @@ _BITMAP_BYTES_PER_ROW = 8  # or this many per transaction row; else keys are sor
 
 #: Former name of :func:`retention._checks.require_columns`, kept importable.
 check_columns = require_columns
+
+
+def is_purchase(amount: np.ndarray) -> np.ndarray:
+    """The purchase rule, used by every table and summary: which rows are purchases.
+
+    A row with revenue >= 0 is a purchase (a zero-value order is still an order: free
+    samples, fully discounted orders, and the zero-value orders of the CDNOW data on which
+    the published BG/NBD fit is estimated). A negative row is a refund or return: it counts
+    in revenue but never makes a customer active, unless an ``include_refunds`` option says
+    so.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_purchase(np.array([12.5, 0.0, -3.0])).tolist()
+    [True, True, False]
+    """
+    return amount >= 0
 
 
 def _date_ticks(series: pd.Series, name: str) -> tuple[np.ndarray, int]:
@@ -150,7 +170,7 @@ def _encode(
         orders = orders[keep] if orders is not None else None
         index = index[keep]
     customer_codes = encode_customers(customers, customer, index)
-    qualifying = np.ones(len(day), dtype=bool) if include_refunds else values > 0
+    qualifying = np.ones(len(day), dtype=bool) if include_refunds else is_purchase(values)
     order_codes, n_orders = None, 0
     if orders is not None:
         order_codes, n_orders, _, _ = encode_ids(orders)
@@ -367,10 +387,10 @@ def cohort_activity(
     """Count active customers, orders and revenue per acquisition cohort and period offset.
 
     The one pass behind :func:`retention.cohorts.cohort_table`. A customer's cohort is the
-    period of their first *qualifying* transaction (positive revenue, or any row when
-    ``include_refunds``) over the whole log. With ``by``, a customer belongs to the segment
-    given by the ``by`` value(s) on that first purchase, and all their later transactions
-    count in it.
+    period of their first *qualifying* transaction (a purchase, revenue >= 0, see
+    :func:`is_purchase`; or any row when ``include_refunds``) over the whole log. With
+    ``by``, a customer belongs to the segment given by the ``by`` value(s) on that first
+    purchase, and all their later transactions count in it.
 
     Parameters
     ----------
@@ -385,7 +405,7 @@ def cohort_activity(
     by : str or list of str, optional
         Segment column(s).
     include_refunds : bool
-        Whether refund rows (revenue <= 0) make a customer active and count as orders.
+        Whether refund rows (revenue < 0) make a customer active and count as orders.
         Their revenue is always counted.
     until : Timestamp or str, optional
         Ignore transactions dated on or after this day (for "as of" reports). Cohorts
@@ -641,7 +661,7 @@ def customer_periods(
     freq : {"D", "W", "M", "Q"}
         Period grain.
     include_refunds : bool
-        Whether refund rows (revenue <= 0) make a customer active and count as orders.
+        Whether refund rows (revenue < 0) make a customer active and count as orders.
     customer, date, amount, order : str
         Column names (see :func:`cohort_activity`).
 
@@ -748,3 +768,111 @@ def customer_periods(
         }
     )
 
+
+# --------------------------------------------------------------------------------------
+# period activity
+# --------------------------------------------------------------------------------------
+
+
+class PeriodActivity(NamedTuple):
+    """Result of :func:`period_activity`: what the period KPI table is built from.
+
+    Attributes
+    ----------
+    first_period : int
+        Period code of period index 0 (the period of the first transaction).
+    customer, period : ndarray of int
+        The distinct (customer, period index) pairs with a purchase, sorted by customer then
+        period; customers are integer codes (the same customer, the same code).
+    orders : ndarray of int64
+        Orders per period index (distinct order ids per customer and period with ``order``,
+        purchase rows otherwise).
+    revenue : ndarray of float64
+        Net revenue per period index, refunds included.
+    last_date : Timestamp
+        Day of the last transaction.
+    """
+
+    first_period: int
+    customer: np.ndarray
+    period: np.ndarray
+    orders: np.ndarray
+    revenue: np.ndarray
+    last_date: pd.Timestamp
+
+
+def period_activity(
+    tx: pd.DataFrame,
+    freq: str = "M",
+    *,
+    include_refunds: bool = False,
+    customer: str = CUSTOMER,
+    date: str = DATE,
+    amount: str = AMOUNT,
+    order: str | None = None,
+) -> PeriodActivity:
+    """Distinct (customer, period) purchase pairs, and orders and revenue per period.
+
+    The one pass behind :func:`retention.kpis.period_metrics`. In SQL (monthly)::
+
+        SELECT DISTINCT customer_id, date_trunc('month', order_date) AS p
+        FROM tx WHERE revenue >= 0 ORDER BY 1, 2
+
+    plus the orders and the revenue of each month.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction log with at least one row.
+    freq : {"D", "W", "M", "Q"}
+        Period grain.
+    include_refunds : bool
+        Whether refund rows (revenue < 0) make a customer active and count as orders.
+    customer, date, amount, order : str
+        Column names (see :func:`cohort_activity`).
+
+    Returns
+    -------
+    PeriodActivity
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b", "a"],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-11", "2024-03-02"]),
+    ...     "revenue": [10.0, 0.0, 5.0, -4.0],
+    ... })
+    >>> act = period_activity(tx, "M")
+    >>> act.customer.tolist(), act.period.tolist()
+    ([0, 1], [0, 1])
+    >>> act.orders.tolist(), act.revenue.tolist()
+    ([2, 1, 0], [10.0, 5.0, -4.0])
+    """
+    freq = normalize_freq(freq)
+    log = _encode(
+        tx,
+        customer=customer,
+        date=date,
+        amount=amount,
+        order=order,
+        include_refunds=include_refunds,
+    )
+    if log.n_rows == 0:
+        raise ValueError("tx has no rows: no periods to report.")
+    cal, pmin, n_cal, _, _ = _calendar_index(log.day, freq)
+    chunks = _chunks(log.n_rows)
+    pairs = list(_distinct_pairs(log.slot, cal, log.qualifying, log.n_slots, n_cal, chunks))
+    pair_slot = np.concatenate([s for s, _ in pairs]) if pairs else np.empty(0, np.intp)
+    pair_period = np.concatenate([j for _, j in pairs]) if pairs else np.empty(0, np.intp)
+    revenue = np.zeros(n_cal, dtype=np.float64)
+    orders = np.zeros(n_cal, dtype=np.int64)
+    for part in chunks:
+        revenue += np.bincount(cal[part], weights=log.amount[part], minlength=n_cal)
+        if log.order is None:
+            orders += np.bincount(cal[part][log.qualifying[part]], minlength=n_cal)
+    if log.order is not None:
+        shift = np.zeros(log.n_slots, dtype=np.int64)
+        orders = _count_orders(log, cal, n_cal, shift, n_cal, chunks)
+    last_date = pd.Timestamp(np.datetime64(log.last_day, "D")).as_unit("ns")
+    return PeriodActivity(pmin, pair_slot, pair_period, orders, revenue, last_date)

@@ -14,7 +14,8 @@ Refunds (negative revenue) are handled as follows, and everything set aside is c
 ``DataFrame.attrs``:
 
 * a row with revenue >= 0 is a purchase (a zero-value order is still an order, as in
-  lifetimes and in the published CDNOW analyses);
+  lifetimes and in the published CDNOW analyses); this is the rule of every table in the
+  package, :func:`retention.reductions.is_purchase`;
 * a refund in a period where the customer also purchased is netted into that occasion's value;
 * a period with only refunds is *not* a purchase occasion, and its amount is left out of
   ``monetary_value`` (``attrs["n_refund_only_periods"]``, ``attrs["refund_only_amount"]``);
@@ -38,6 +39,7 @@ import pandas as pd
 
 from ._checks import amount_values, date_values, encode_customers, require_columns
 from .periods import PERIOD_DAYS, normalize_freq, period_codes
+from .reductions import is_purchase
 
 __all__ = ["calibration_and_holdout", "rfm_summary"]
 
@@ -123,7 +125,7 @@ class _Occasions:
         keys *= span
         keys += rel
         keys <<= 1
-        refund = None if revenue is None else revenue < 0
+        refund = None if revenue is None else ~is_purchase(revenue)
         has_refunds = refund is not None and bool(refund.any())
         if has_refunds:
             np.add(keys, refund, out=keys, casting="unsafe")

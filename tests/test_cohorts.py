@@ -138,6 +138,27 @@ def test_include_refunds():
     assert table.attrs["unattributed_rows"] == 0
 
 
+def test_zero_value_order_is_a_purchase():
+    # A's first order is free (revenue 0): it acquires A in January and is an order; B's
+    # zero-value order in February makes B active; only C's negative row is a refund.
+    tx = log(
+        [
+            ("A", "2024-01-10", 0.0),
+            ("A", "2024-02-05", 12.0),
+            ("B", "2024-01-20", 30.0),
+            ("B", "2024-02-25", 0.0),
+            ("C", "2024-02-01", -5.0),
+        ]
+    )
+    table = cohort_table(tx, "M", partial="keep")
+    assert cells(table, "cohort_size", "2024-01") == [2, 2]
+    assert_values(cells(table, "customers", "2024-01"), [2, 2])
+    assert_values(cells(table, "orders", "2024-01"), [2, 2])
+    assert_values(cells(table, "revenue", "2024-01"), [30, 12])
+    assert table.attrs["customers_without_purchase"] == 1  # C
+    assert table.attrs["unattributed_rows"] == 1
+
+
 # Data end on 15 March: March is partial. C is acquired in that partial month.
 PARTIAL = log(
     [
@@ -467,7 +488,7 @@ def reference_table(
         last_day = min(last_day, until - pd.Timedelta(days=1))
     if len(tx) == 0:
         return None
-    qualifying = tx["revenue"] > 0 if not include_refunds else pd.Series(True, index=tx.index)
+    qualifying = tx["revenue"] >= 0 if not include_refunds else pd.Series(True, index=tx.index)
     length = ROLLING_LENGTH[freq]
 
     def offset(first_day, when):
@@ -680,7 +701,7 @@ def test_properties(tx, opts):
     # cohort sizes sum to the number of acquired customers
     keys = [c for c in ("channel", "cohort") if c in table]
     sizes = table.drop_duplicates(keys)["cohort_size"].sum()
-    buyers = tx if opts["include_refunds"] else tx[tx["revenue"] > 0]
+    buyers = tx if opts["include_refunds"] else tx[tx["revenue"] >= 0]
     assert sizes == buyers["customer_id"].nunique()
     if opts["partial"] == "flag":
         assert not (table["partial"] & ~table["observed"]).any()

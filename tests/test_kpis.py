@@ -126,6 +126,27 @@ def test_empty_log():
         period_metrics(TX.iloc[:0])
 
 
+def test_zero_value_order_is_a_purchase():
+    # a's first order is free: a is new in January and buys again (returning) in February;
+    # b only has a refund, which never makes a customer active.
+    tx = log(
+        [
+            ("a", "2024-01-10", 0.0, 1),
+            ("b", "2024-01-15", -8.0, 2),
+            ("a", "2024-02-03", 0.0, 3),
+            ("a", "2024-02-03", 0.0, 3),
+        ]
+    )
+    kpi = period_metrics(tx, "M", window=1)
+    assert kpi["new_customers"].tolist() == [1, 0]
+    assert kpi["end_customers"].tolist() == [1, 1]
+    assert kpi["buyers"].tolist() == [1, 1]
+    assert kpi["returning_buyers"].tolist() == [0, 1]
+    assert kpi["orders"].tolist() == [1, 2]
+    assert period_metrics(tx, "M", window=1, order="order_id")["orders"].tolist() == [1, 1]
+    assert kpi["revenue"].tolist() == [-8.0, 0.0]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
@@ -145,7 +166,7 @@ def test_flow_identities(rows, window):
         kpi["start_customers"].iloc[1:].to_numpy() == kpi["end_customers"].iloc[:-1].to_numpy()
     ).all()
     assert (kpi[["start_customers", "end_customers", "lost", "reactivated"]] >= 0).all().all()
-    assert kpi["new_customers"].sum() == tx.loc[tx["revenue"] > 0, "customer_id"].nunique()
+    assert kpi["new_customers"].sum() == tx.loc[tx["revenue"] >= 0, "customer_id"].nunique()
     assert (kpi["retained_share"].dropna().between(0, 1)).all()
     assert (kpi["retention_rate"].dropna() >= kpi["retained_share"].dropna() - 1e-12).all()
     assert kpi["revenue"].sum() == pytest.approx(tx["revenue"].sum())

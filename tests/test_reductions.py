@@ -104,7 +104,7 @@ def test_empty_and_refund_only_logs():
 
 def brute_force_customer_periods(tx, freq, include_refunds):
     tx = tx.assign(period=period_codes(tx["order_date"], freq))
-    qualifying = tx["revenue"] > 0 if not include_refunds else pd.Series(True, index=tx.index)
+    qualifying = tx["revenue"] >= 0 if not include_refunds else pd.Series(True, index=tx.index)
     tx = tx.assign(q=qualifying)
     rows = []
     for cid, part in tx.groupby("customer_id", sort=False):
@@ -165,3 +165,31 @@ def test_customer_periods_matches_brute_force(tx, freq, include_refunds, sorted_
     assert out["orders"].tolist() == expected["orders"].tolist()
     np.testing.assert_allclose(out["revenue"], expected["revenue"])
 
+
+def test_one_purchase_rule_for_every_table():
+    """Zero-value orders are purchases and refunds are not, in every table alike."""
+    from retention.cohorts import cohort_table
+    from retention.kpis import period_metrics
+    from retention.rfm import rfm_summary
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b", "c", "d"],
+            "order_date": pd.to_datetime(
+                ["2024-01-03", "2024-01-09", "2024-02-11", "2024-02-20", "2024-03-01"]
+            ),
+            "revenue": [0.0, 20.0, 0.0, -5.0, 7.5],
+        }
+    )
+    np.testing.assert_array_equal(
+        reductions.is_purchase(tx["revenue"].to_numpy()), [True, True, True, False, True]
+    )
+    buyers = ["a", "b", "d"]
+    assert rfm_summary(tx, "M").index.tolist() == buyers
+    assert rfm_summary(tx, "M")["frequency"].tolist() == [0, 1, 0]
+    assert cohort_table(tx, "M").drop_duplicates("cohort")["cohort_size"].sum() == len(buyers)
+    assert period_metrics(tx, "M")["new_customers"].sum() == len(buyers)
+    periods = customer_periods(tx, "M")
+    assert periods.loc[periods["active"], "customer_id"].unique().tolist() == buyers
+    activity = reductions.period_activity(tx, "M")
+    assert len(np.unique(activity.customer)) == len(buyers)
