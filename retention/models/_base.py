@@ -274,6 +274,8 @@ class FittedModel:
     """Common parts of the models: fitted-state check, parameter table, repr."""
 
     _param_names: tuple[str, ...] = ()
+    #: Model name in messages.
+    _model_name: str = ""
 
     def _check_fitted(self) -> dict[str, float]:
         params = getattr(self, "params_", None)
@@ -283,14 +285,19 @@ class FittedModel:
             )
         return params
 
-    def _set_fit(
+    def _fit_likelihood(
         self,
-        theta: np.ndarray,
         neg_ll_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
-        result: optimize.OptimizeResult,
+        x0: np.ndarray,
         n_customers: float,
     ) -> None:
+        """Maximise the likelihood from ``x0`` and set the fitted attributes.
+
+        ``params_``, ``log_likelihood_``, ``standard_errors_``, ``n_customers_`` and
+        ``optimizer_result_``; :class:`ConvergenceError` when there is no proper maximum.
+        """
         names = self._param_names
+        theta, result = fit_log_params(neg_ll_grad, x0, names, n_customers, self._model_name)
         self.params_ = dict(zip(names, map(float, theta), strict=True))
         self.log_likelihood_ = float(-neg_ll_grad(theta)[0])
         se = hessian_standard_errors(neg_ll_grad, theta)

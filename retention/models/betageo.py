@@ -24,7 +24,6 @@ from ._base import (
     broadcast_inputs,
     collapse,
     dot,
-    fit_log_params,
     shape_output,
     summary_columns,
 )
@@ -169,6 +168,7 @@ class BetaGeo(FittedModel):
     """
 
     _param_names = ("r", "alpha", "a", "b")
+    _model_name = "BG/NBD"
 
     def fit(
         self,
@@ -236,8 +236,7 @@ class BetaGeo(FittedModel):
         # start: Gamma(1, alpha) with mean rate = mean repeat purchases per unit time
         rate = max(dot(w, x + 1) / max(dot(w, big_t), 1e-12), 1e-6)
         x0 = np.array([1.0, 1.0 / rate, 1.0, 1.0])
-        theta, result = fit_log_params(nll, x0, self._param_names, n, "BG/NBD")
-        self._set_fit(theta, nll, result, n)
+        self._fit_likelihood(nll, x0, n)
         self.time_unit_ = summary.attrs.get("time_unit")
         return self
 

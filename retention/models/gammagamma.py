@@ -25,7 +25,6 @@ from ._base import (
     broadcast_inputs,
     collapse,
     dot,
-    fit_log_params,
     shape_output,
     summary_columns,
 )
@@ -89,6 +88,7 @@ class GammaGamma(FittedModel):
     """
 
     _param_names = ("p", "q", "v")
+    _model_name = "Gamma-Gamma"
 
     def fit(
         self,
@@ -154,8 +154,7 @@ class GammaGamma(FittedModel):
         nll = _GammaGammaLikelihood(x, m, w)
         n = float(w.sum())
         theta0 = np.array([1.0, 2.0, float(np.average(m, weights=w))])
-        theta, result = fit_log_params(nll, theta0, self._param_names, n, "Gamma-Gamma")
-        self._set_fit(theta, nll, result, n)
+        self._fit_likelihood(nll, theta0, n)
         self.n_excluded_ = int(len(repeat) - repeat.sum())
         if len(x) > 1 and np.ptp(x) > 0 and np.ptp(m) > 0:
             cov = np.cov(x, m, aweights=w)
