@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lab lint bench clean
+.PHONY: report test lab lint bench notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -22,6 +22,11 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests retention notebooks --doctest-modules --nbval \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
+
+# re-execute the committed notebooks in place (outputs are compared by nbval in make test)
+notebooks: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
