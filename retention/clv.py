@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from ._checks import bad_rows, date_values, require_columns
 from .models import BetaGeo, GammaGamma, predict_clv
 from .periods import PERIOD_DAYS, normalize_freq, period_codes, period_end
+from .reductions import customer_totals, period_activity
 
 __all__ = [
     "calibration_vs_holdout",
@@ -51,30 +53,12 @@ __all__ = [
     "value_deciles",
 ]
 
-_N_EXAMPLES = 5
 _UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
 
 
 # --------------------------------------------------------------------------------------------
-# input checks
+# input checks (the wording of :mod:`retention._checks`)
 # --------------------------------------------------------------------------------------------
-
-
-def _examples(index: pd.Index, mask: np.ndarray) -> list:
-    """A few index labels where ``mask`` is true, for error messages."""
-    return list(np.asarray(index, dtype=object)[np.flatnonzero(mask)[:_N_EXAMPLES]])
-
-
-def _require(data: Any, columns: Sequence[str], what: str, hint: str = "") -> None:
-    """TypeError unless ``data`` is a DataFrame; ValueError naming the missing columns."""
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{what} must be a pandas DataFrame, got {type(data).__name__}.")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ValueError(
-            f"{what} has no column(s) {', '.join(map(repr, missing))}; columns present: "
-            f"{list(data.columns)[:20]}." + (f" {hint}" if hint else "")
-        )
 
 
 def _numeric(data: pd.DataFrame, column: str, what: str, *, nonnegative: bool = False
@@ -86,17 +70,14 @@ def _numeric(data: pd.DataFrame, column: str, what: str, *, nonnegative: bool = 
     values = col.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
-        raise ValueError(
-            f"column {column!r} of {what} has {int(bad.sum())} missing or infinite value(s), "
-            f"e.g. for {_examples(data.index, bad)}."
-        )
+        raise ValueError(bad_rows(column, "missing or infinite value(s)", bad, data.index) + ".")
     if nonnegative:
         neg = values < 0
         if neg.any():
             raise ValueError(
-                f"column {column!r} of {what} has {int(neg.sum())} negative value(s), e.g. for "
-                f"{_examples(data.index, neg)}; shares of value need values >= 0 (clip them "
-                "with .clip(lower=0) or leave those customers out first)."
+                bad_rows(column, "negative value(s)", neg, data.index)
+                + "; shares of value need values >= 0 (clip them with .clip(lower=0) or leave "
+                "those customers out first)."
             )
     return values
 
@@ -109,31 +90,20 @@ def _as_frame(data: pd.DataFrame | pd.Series, value: str | None, what: str
         return data.to_frame(name), name
     if value is None:
         raise ValueError(f"{what}: pass the name of the value column, e.g. value='clv'.")
-    _require(data, [value], what)
+    require_columns(data, [value], what=what)
     return data, value
 
 
-def _check_tx(tx: Any, customer: str, date: str, amount: str | None,
-              extra: Sequence[str] = ()) -> None:
-    cols = [customer, date] + ([amount] if amount is not None else []) + list(extra)
-    _require(tx, cols, "the transactions",
-             "Map your own names with customer=, date=, amount=.")
+def _check_tx(tx: Any, *, customer: str, date: str, amount: str | None,
+              **more: str | Sequence[str] | None) -> None:
+    """Columns present, datetime64 dates (as :func:`retention.rfm_summary` requires) and at
+    least one row; the reductions check the values themselves."""
+    require_columns(tx, customer=customer, date=date, amount=amount, **more)
     dtype = tx[date].dtype
-    if isinstance(dtype, pd.DatetimeTZDtype) or not pd.api.types.is_datetime64_dtype(dtype):
-        raise ValueError(
-            f"column {date!r} must hold tz-naive datetime64 values, got dtype {dtype}; load "
-            "the data with retention.load_transactions or parse it with pd.to_datetime."
-        )
-    bad = tx[date].isna().to_numpy()
-    if bad.any():
-        raise ValueError(
-            f"column {date!r} has {int(bad.sum())} missing date(s), e.g. at rows "
-            f"{_examples(tx.index, bad)}."
-        )
+    if not (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+        date_values(tx[date], date)  # raises: dates not parsed, or timezone-aware
     if len(tx) == 0:
         raise ValueError("the transaction table is empty.")
-    if amount is not None:
-        _numeric(tx, amount, "the transactions")
 
 
 def _fraction(name: str, value: Any, *, low: float = 0.0, high: float = 1.0,
@@ -175,10 +145,12 @@ def customer_history(
 ) -> pd.DataFrame:
     """One row per customer: acquisition cohort, segment at the first purchase, orders, revenue.
 
-    The same rules as :func:`retention.cohort_table`: a *purchase* is a row with positive
-    revenue, a customer's cohort is the ``freq`` period of their first purchase, and their
-    segment is the value of each ``segments`` column on that first purchase (the row that
-    comes first in ``tx`` among same-day purchases). Revenue is net: refunds count.
+    The same rules as :func:`retention.cohort_table`: a *purchase* is a row with revenue
+    >= 0 (:func:`retention.reductions.is_purchase`), a customer's cohort is the ``freq``
+    period of their first purchase, and their segment is the value of each ``segments``
+    column on that first purchase (the row that comes first in ``tx`` among purchases at
+    the same time). Revenue is net: refunds count. The one pass over the transactions is
+    :func:`retention.reductions.customer_totals`.
 
     Parameters
     ----------
@@ -198,8 +170,8 @@ def customer_history(
         Indexed by customer id (sorted), columns ``cohort`` (Period), ``first_purchase``,
         ``last_purchase``, the segment columns, ``orders`` and ``revenue``. Customers with
         refunds only have no row; ``attrs`` counts them (``n_customers_without_purchase``,
-        ``revenue_without_purchase``) and records ``freq`` and ``last_date`` (the last
-        transaction date).
+        ``revenue_without_purchase``) and records ``freq`` and ``last_date`` (the day of the
+        last transaction).
 
     Examples
     --------
@@ -218,41 +190,20 @@ def customer_history(
     """
     freq = normalize_freq(freq)
     seg_cols = [] if segments is None else _group_columns(segments)
-    _check_tx(tx, customer, date, amount, seg_cols + ([order] if order is not None else []))
+    _check_tx(tx, customer=customer, date=date, amount=amount, order=order, segments=seg_cols)
     reserved = {"cohort", "first_purchase", "last_purchase", "orders", "revenue"}
     clash = [c for c in seg_cols if c in reserved]
     if clash:
         raise ValueError(f"segment column(s) {clash} clash with the output columns {reserved}.")
-    bought = (tx[amount] > 0).to_numpy()
-    purchases = tx.loc[bought, [customer, date, *seg_cols] + ([order] if order else [])]
-    missing_ids = purchases[customer].isna().to_numpy()
-    if missing_ids.any():
-        raise ValueError(
-            f"column {customer!r} has {int(missing_ids.sum())} missing customer id(s), e.g. at "
-            f"rows {_examples(purchases.index, missing_ids)}."
-        )
-    first = purchases.sort_values(date, kind="stable").drop_duplicates(customer)
-    first = first.set_index(customer).sort_index()
-    grouped = purchases.groupby(customer, sort=True)
-    orders = grouped[order].nunique() if order else grouped.size()
-    revenue_all = tx.groupby(customer, sort=True)[amount].sum()
-    out = pd.DataFrame(
-        {
-            "cohort": first[date].dt.to_period(freq),
-            "first_purchase": first[date],
-            "last_purchase": grouped[date].max(),
-            **{c: first[c] for c in seg_cols},
-            "orders": orders.astype(np.int64),
-            "revenue": revenue_all.reindex(first.index),
-        },
-        index=first.index,
-    )
-    without = revenue_all.index.difference(first.index)
+    totals = customer_totals(tx, by=seg_cols, customer=customer, date=date, amount=amount,
+                             order=order)
+    out = totals.customers
+    out.insert(0, "cohort", out["first_purchase"].dt.to_period(freq))
     out.attrs.update(
         freq=freq,
-        last_date=tx[date].max(),
-        n_customers_without_purchase=len(without),
-        revenue_without_purchase=float(revenue_all.reindex(without).sum()),
+        last_date=totals.last_date,
+        n_customers_without_purchase=totals.customers_without_purchase,
+        revenue_without_purchase=totals.revenue_without_purchase,
     )
     return out
 
@@ -295,14 +246,14 @@ def default_calibration_end(
     >>> default_calibration_end(tx, align=None)
     Timestamp('2024-07-01 00:00:00')
     """
-    _require(tx, [date], "the transactions")
+    require_columns(tx, date=date)
     holdout = _fraction("holdout", holdout)
     if holdout >= 1:
         raise ValueError(f"holdout must be below 1, got {holdout!r}.")
-    dates = tx[date]
-    if dates.isna().all() or len(dates) == 0:
+    dates = date_values(tx[date], date)
+    if len(dates) == 0:
         raise ValueError(f"column {date!r} has no date.")
-    first, last = dates.min().normalize(), dates.max().normalize()
+    first, last = pd.Timestamp(dates.min()).normalize(), pd.Timestamp(dates.max()).normalize()
     days = (last - first).days
     if days < 2:
         raise ValueError(
@@ -363,8 +314,8 @@ def historical_value(
     1  social          1                  20.0                  1.0
     """
     cols = _group_columns(by)
-    _require(history, [*cols, revenue, orders], "the customer history",
-             "Build it with retention.clv.customer_history(tx, segments=[...]).")
+    require_columns(history, [*cols, revenue, orders], what="the customer history",
+                    hint="Build it with retention.clv.customer_history(tx, segments=[...]).")
     rev = _numeric(history, revenue, "the customer history")
     n_orders = _numeric(history, orders, "the customer history", nonnegative=True)
     frame = history[cols].assign(_customers=1, _orders=n_orders, _revenue=rev)
@@ -448,7 +399,8 @@ def customer_value(
     True
     """
     cols = ["frequency", "recency", "T", "monetary_value"]
-    _require(summary, cols, "the summary", "Build it with retention.rfm_summary.")
+    require_columns(summary, cols, what="the summary",
+                    hint="Build it with retention.rfm_summary.")
     clv = predict_clv(bgf, ggf, summary, horizon=horizon, time_unit=time_unit,
                       discount_rate=discount_rate, model_time_unit=model_time_unit)
     out = summary[cols].copy()
@@ -514,9 +466,9 @@ def predicted_value(
     1  social          1   20.0              20.0           0.1                0.4
     """
     cols = _group_columns(by)
-    _require(values, [*cols, clv], "the per-customer table",
-             "Join the cohort and segment columns with customer_value(..., history="
-             "customer_history(tx, segments=[...])).")
+    require_columns(values, [*cols, clv], what="the per-customer table",
+                    hint="Join the cohort and segment columns with customer_value(..., "
+                    "history=customer_history(tx, segments=[...])).")
     frame = values[cols].assign(_customers=1, _clv=_numeric(values, clv, "the per-customer table"))
     means = {}
     for name, col in (("expected_purchases_per_customer", expected_purchases),
@@ -539,20 +491,33 @@ def predicted_value(
 # --------------------------------------------------------------------------------------------
 
 
-def _ranked(data: pd.DataFrame | pd.Series, value: str | None, what: str
-            ) -> tuple[pd.DataFrame, str, np.ndarray]:
-    """Frame, value column and the order of its rows from the highest value down.
+class _Ranked(NamedTuple):
+    frame: pd.DataFrame
+    value: str  # the value column
+    order: np.ndarray  # row positions, from the highest value down
+    values: np.ndarray  # the values in that order
+    scaled: np.ndarray  # the same values times a power of two: the largest in [0.5, 1)
+    exponent: int  # values = scaled * 2 ** exponent
 
-    Ties keep the order of the input (a stable sort), so the result is deterministic.
+
+def _ranked(data: pd.DataFrame | pd.Series, value: str | None, what: str) -> _Ranked:
+    """The values from the highest down, and the same values scaled for computing shares.
+
+    Ties keep the order of the input (a stable sort), so the result is deterministic. Shares
+    are computed on the values divided by a power of two that brings the largest into
+    [0.5, 1): exact for ordinary values (same results to the last bit), while a total of
+    tiny (subnormal) values no longer underflows and one of huge values no longer overflows.
     """
     frame, value = _as_frame(data, value, what)
     values = _numeric(frame, value, what, nonnegative=True)
     if len(values) == 0:
         raise ValueError(f"{what}: there is no customer.")
-    if values.sum() <= 0:
+    if not values.any():
         raise ValueError(f"{what}: column {value!r} sums to 0; there is no value to share.")
     order = np.argsort(-values, kind="stable")
-    return frame, value, order
+    values = values[order]
+    exponent = int(np.frexp(values[0])[1])
+    return _Ranked(frame, value, order, values, np.ldexp(values, -exponent), exponent)
 
 
 def value_deciles(
@@ -601,19 +566,21 @@ def value_deciles(
     4       5          1    5.0            0.05
     """
     what = "value_deciles"
-    frame, value, order = _ranked(data, value, what)
+    ranked = _ranked(data, value, what)
+    frame, value, order, values = ranked.frame, ranked.value, ranked.order, ranked.values
     n = len(order)
     if isinstance(groups, bool) or not isinstance(groups, int | np.integer) or groups < 1:
         raise ValueError(f"groups must be a positive whole number, got {groups!r}.")
     if groups > n:
         raise ValueError(f"groups={groups} is more than the {n} customer(s); use fewer groups.")
-    values = frame[value].to_numpy(dtype=float)[order]
     group = (np.arange(n) * groups) // n  # 0..groups-1, sizes differ by at most one
-    total = values.sum()
     sizes = np.bincount(group, minlength=groups)
-    sums = np.bincount(group, weights=values, minlength=groups)
+    sums = np.bincount(group, weights=ranked.scaled, minlength=groups)  # scaled, see _ranked
+    total = ranked.scaled.sum()
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
     ends = np.cumsum(sizes) - 1
+    with np.errstate(over="ignore"):  # a total beyond the float range is inf
+        totals = np.ldexp(sums, ranked.exponent)
     table = pd.DataFrame(
         {
             "decile": np.arange(1, groups + 1),
@@ -621,14 +588,14 @@ def value_deciles(
             "share_of_customers": sizes / n,
             "min": values[ends],
             "max": values[starts],
-            "mean": sums / sizes,
-            "total": sums,
+            "mean": np.ldexp(sums / sizes, ranked.exponent),
+            "total": totals,
             "share_of_value": sums / total,
             "cumulative_share_of_value": np.cumsum(sums) / total,
         }
     )
     for col in compare or []:
-        _require(frame, [col], what)
+        require_columns(frame, [col], what=what)
         other = _numeric(frame, col, what)[order]
         col_sums = np.bincount(group, weights=other, minlength=groups)
         table[col] = col_sums
@@ -667,8 +634,7 @@ def concentration_curve(data: pd.DataFrame | pd.Series, value: str | None = "clv
     1          1                 0.5            0.75
     2          2                 1.0            1.00
     """
-    frame, value, order = _ranked(data, value, "concentration_curve")
-    values = frame[value].to_numpy(dtype=float)[order]
+    values = _ranked(data, value, "concentration_curve").scaled
     n = len(values)
     return pd.DataFrame(
         {
@@ -704,8 +670,7 @@ def top_share(data: pd.DataFrame | pd.Series, value: str | None = "clv", top: fl
     0.8
     """
     top = _fraction("top", top)
-    frame, value, order = _ranked(data, value, "top_share")
-    values = frame[value].to_numpy(dtype=float)[order]
+    values = _ranked(data, value, "top_share").scaled
     k = top * len(values)
     whole = int(math.floor(k + 1e-9))
     part = values[:whole].sum()
@@ -728,8 +693,7 @@ def gini(data: pd.DataFrame | pd.Series, value: str | None = "clv") -> float:
     >>> gini(pd.Series([2.0, 2.0], name="clv"))
     0.0
     """
-    frame, value, order = _ranked(data, value, "gini")
-    values = np.sort(frame[value].to_numpy(dtype=float))
+    values = np.sort(_ranked(data, value, "gini").scaled)
     n = len(values)
     i = np.arange(1, n + 1)
     return float(((2 * i - n - 1) * values).sum() / (n * values.sum()))
@@ -804,7 +768,7 @@ def churn_risk(
     >>> risk["reason"].iloc[0]
     'top 40% by revenue (rank 2 of 5); P(alive) 10%'
     """
-    _require(values, [value, alive], "the per-customer table")
+    require_columns(values, [value, alive], what="the per-customer table")
     top_value = _fraction("top_value", top_value)
     max_alive = _fraction("max_alive", max_alive)
     val = _numeric(values, value, "the per-customer table")
@@ -812,11 +776,11 @@ def churn_risk(
     bad = (p_alive < 0) | (p_alive > 1)
     if bad.any():
         raise ValueError(
-            f"column {alive!r} must hold probabilities in [0, 1]; {int(bad.sum())} value(s) are "
-            f"not, e.g. for {_examples(values.index, bad)}."
+            bad_rows(alive, "value(s) that are not probabilities (outside [0, 1])", bad,
+                     values.index) + "."
         )
     extra = list(columns or [])
-    _require(values, extra, "the per-customer table")
+    require_columns(values, extra, what="the per-customer table")
     total = len(values)
     rank = pd.Series(val).rank(method="min", ascending=False).to_numpy()
     top_fraction = rank / total if total else rank
@@ -930,8 +894,8 @@ def calibration_vs_holdout(
     2    2+          1     2.0
     """
     cols = [frequency, recency, T, holdout, duration]
-    _require(cal_holdout, cols, "the calibration/holdout table",
-             "Build it with retention.calibration_and_holdout.")
+    require_columns(cal_holdout, cols, what="the calibration/holdout table",
+                    hint="Build it with retention.calibration_and_holdout.")
     if isinstance(max_frequency, bool) or not isinstance(max_frequency, int | np.integer) \
             or max_frequency < 1:
         raise ValueError(f"max_frequency must be a whole number >= 1, got {max_frequency!r}.")
@@ -1089,7 +1053,7 @@ def expected_cumulative_transactions(
     interval : {"D", "W", "M", "Q"}, default "W"
         Reporting grain, at least as long as ``freq``.
     observation_end : date-like, optional
-        Last day counted; default the last transaction.
+        Last day counted; default the day of the last transaction.
     calibration_end : date-like, optional
         End of the calibration window: rows after it are flagged ``holdout``.
     customer, date, amount : str
@@ -1126,7 +1090,7 @@ def expected_cumulative_transactions(
     if not isinstance(bgf, BetaGeo):
         raise TypeError(f"bgf must be a fitted BetaGeo, got {type(bgf).__name__}.")
     bgf._check_fitted()
-    _check_tx(tx, customer, date, amount)
+    _check_tx(tx, customer=customer, date=date, amount=amount)
     freq = normalize_freq(freq)
     interval = normalize_freq(interval)
     unit = time_unit or getattr(bgf, "time_unit_", None)
@@ -1141,31 +1105,31 @@ def expected_cumulative_transactions(
             f"interval={interval!r} is shorter than the occasion grain freq={freq!r}; use an "
             "interval at least as long."
         )
-    if amount is not None:
-        rows = tx.loc[(tx[amount] >= 0).to_numpy(), [customer, date]]
-    else:
-        rows = tx[[customer, date]]
-    if len(rows) == 0:
+    every_row = amount is None
+    if every_row:  # every row is a purchase: give the reduction an amount column of zeros
+        amount = "_amount"
+        while amount in tx.columns:
+            amount += "_"
+        tx = tx.assign(**{amount: 0.0})
+    activity = period_activity(tx, freq, include_refunds=every_row, customer=customer,
+                               date=date, amount=amount)
+    # distinct (customer, period) purchase pairs, sorted by customer then period: the first
+    # pair of each customer is their acquisition, the others are repeat transactions
+    cust, period = activity.customer, activity.period
+    if len(cust) == 0:
         raise ValueError("the transactions hold no purchase (every revenue is negative).")
-    missing_ids = rows[customer].isna().to_numpy()
-    if missing_ids.any():
-        raise ValueError(
-            f"column {customer!r} has {int(missing_ids.sum())} missing customer id(s), e.g. at "
-            f"rows {_examples(rows.index, missing_ids)}."
-        )
-    codes = period_codes(rows[date].to_numpy(), freq)
-    end_ts = rows[date].max() if observation_end is None else pd.Timestamp(observation_end)
+    acquisition = np.r_[True, cust[1:] != cust[:-1]]
+    end_ts = activity.last_date if observation_end is None else pd.Timestamp(observation_end)
     end_code = int(period_codes(np.array([end_ts.to_datetime64()]), freq)[0])
-    cust, _ = pd.factorize(rows[customer])
-    keep = codes <= end_code
+    end = end_code - activity.first_period  # period index of the end
+    keep = period <= end
     if not keep.any():
         raise ValueError(f"observation_end={observation_end!r} is before the first purchase.")
-    lo = int(codes[keep].min())
-    span = end_code - lo + 1
-    pairs = pd.DataFrame({"c": cust[keep], "p": codes[keep] - lo}).drop_duplicates()
-    first = pairs.groupby("c")["p"].transform("min").to_numpy()
-    acquired = np.bincount(pairs["p"].to_numpy()[pairs["p"].to_numpy() == first], minlength=span)
-    repeats = np.bincount(pairs["p"].to_numpy()[pairs["p"].to_numpy() > first], minlength=span)
+    lo = int(period[keep].min())
+    span = end - lo + 1
+    acquired = np.bincount(period[keep & acquisition] - lo, minlength=span)
+    repeats = np.bincount(period[keep & ~acquisition] - lo, minlength=span)
+    lo += activity.first_period  # period code of the first purchase
     scale = PERIOD_DAYS[freq] / PERIOD_DAYS[unit]
     curve = np.asarray(bgf.expected_purchases_new(np.arange(span) * scale), dtype=float)
     expected = np.convolve(acquired, curve)[:span]
@@ -1191,7 +1155,7 @@ def expected_cumulative_transactions(
     out["expected_increment"] = out["expected"].diff().fillna(out["expected"])
     attrs: dict[str, Any] = dict(freq=freq, time_unit=unit, interval=interval,
                                  observation_end=end_ts,
-                                 n_transactions_after_end=int((~keep).sum()))
+                                 n_transactions_after_end=int(activity.orders[end + 1:].sum()))
     if calibration_end is not None:
         cal = pd.Timestamp(calibration_end)
         out["holdout"] = out["date"] > cal
@@ -1254,7 +1218,7 @@ def clv_highlights(
     >>> h["customers"], h["clv_total"], h["top_share"], round(h["expected_alive"], 1)
     (10, 200.0, 0.8, 7.0)
     """
-    _require(values, [clv, alive], "the per-customer table")
+    require_columns(values, [clv, alive], what="the per-customer table")
     amounts = _numeric(values, clv, "the per-customer table")
     p_alive = _numeric(values, alive, "the per-customer table")
     out: dict[str, Any] = {
@@ -1276,8 +1240,8 @@ def clv_highlights(
         "discount_rate": values.attrs.get("discount_rate"),
     }
     if groups is not None:
-        _require(groups, ["customers", "clv_per_customer"], "groups",
-                 "Pass predicted_value(values, by=column).")
+        require_columns(groups, ["customers", "clv_per_customer"], what="groups",
+                        hint="Pass predicted_value(values, by=column).")
         label_col = groups.columns[0]
         ranked = groups[groups["customers"] >= 30].dropna(subset=["clv_per_customer"])
         out["group_column"] = str(label_col)
@@ -1289,14 +1253,14 @@ def clv_highlights(
                        worst_group=str(worst[label_col]),
                        worst_group_clv=float(worst["clv_per_customer"]))
     if holdout is not None:
-        _require(holdout, ["actual_total", "expected_total"], "holdout",
-                 "Pass calibration_vs_holdout(...).")
+        require_columns(holdout, ["actual_total", "expected_total"], what="holdout",
+                        hint="Pass calibration_vs_holdout(...).")
         out["holdout_actual"] = float(holdout["actual_total"].sum())
         out["holdout_expected"] = float(holdout["expected_total"].sum())
         out["holdout_duration"] = holdout.attrs.get("duration")
     if tracking is not None:
-        _require(tracking, ["actual", "expected"], "tracking",
-                 "Pass expected_cumulative_transactions(...).")
+        require_columns(tracking, ["actual", "expected"], what="tracking",
+                        hint="Pass expected_cumulative_transactions(...).")
         out["tracking_actual"] = float(tracking["actual"].iloc[-1])
         out["tracking_expected"] = float(tracking["expected"].iloc[-1])
     return out
@@ -1361,18 +1325,15 @@ def describe_clv(highlights: Mapping[str, Any]) -> str:
             f"**{h['best_group']}** ({h['best_group_clv']:,.2f}), lowest "
             f"**{h['worst_group']}** ({h['worst_group_clv']:,.2f})."
         )
-    if h.get("holdout_actual") is not None:
-        a, e = h["holdout_actual"], h["holdout_expected"]
-        lines.append(
-            f"- Holdout check: fitted on the calibration window, the model expected "
-            f"**{e:,.0f}** purchases by those customers in the holdout; they made **{a:,.0f}** "
-            f"({_model_gap(a, e)})."
-        )
-    if h.get("tracking_actual") is not None:
-        a, e = h["tracking_actual"], h["tracking_expected"]
-        lines.append(
-            f"- Over the whole period the model expects **{e:,.0f}** repeat transactions "
-            f"against **{a:,.0f}** actual ({_model_gap(a, e)})."
-        )
+    checks = {
+        "holdout": "- Holdout check: fitted on the calibration window, the model expected "
+        "**{e:,.0f}** purchases by those customers in the holdout; they made **{a:,.0f}**",
+        "tracking": "- Over the whole period the model expects **{e:,.0f}** repeat transactions "
+        "against **{a:,.0f}** actual",
+    }
+    for check, sentence in checks.items():
+        if h.get(f"{check}_actual") is not None:
+            a, e = h[f"{check}_actual"], h[f"{check}_expected"]
+            lines.append(f"{sentence.format(a=a, e=e)} ({_model_gap(a, e)}).")
     return "\n".join(lines)
 

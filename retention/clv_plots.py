@@ -17,7 +17,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-from .clv import concentration_curve, top_share
+from ._checks import require_columns
+from .clv import _UNIT_NAMES, concentration_curve, top_share
 from .plots import (
     AVERAGE_COLOR,
     HEATMAP_CMAP,
@@ -40,7 +41,6 @@ __all__ = [
 
 ACTUAL_COLOR = AVERAGE_COLOR
 MODEL_COLOR = HIGHLIGHT_COLOR
-_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
 
 #: Axis and legend names of the columns of the CLV tables.
 COLUMN_LABELS: dict[str, str] = {
@@ -76,14 +76,9 @@ def _lower_label(name: str) -> str:
 
 
 def _check(table: Any, columns: Sequence[str], func: str, made_by: str) -> None:
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"{func} expects a pandas DataFrame, got {type(table).__name__}.")
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"{func} needs column(s) {missing}; present columns: {list(table.columns)}. "
-            f"Build the table with {made_by}."
-        )
+    """The table is a DataFrame with ``columns`` (see :func:`retention._checks.require_columns`)
+    and at least one row."""
+    require_columns(table, columns, what=f"{func}: the table", hint=f"Build it with {made_by}.")
     if table.empty:
         raise ValueError(f"{func}: the table has no rows; nothing to plot.")
 
@@ -214,8 +209,7 @@ def plot_frequency_recency_matrix(
     'Repeat purchases (frequency)'
     """
     func = "plot_frequency_recency_matrix"
-    if not isinstance(matrix, pd.DataFrame):
-        raise TypeError(f"{func} expects a DataFrame, got {type(matrix).__name__}.")
+    require_columns(matrix, what=f"{func}: the matrix")
     if matrix.empty or matrix.isna().all().all():
         raise ValueError(f"{func}: the matrix has no value to plot.")
     kind = matrix.attrs.get("kind", "expected_purchases")
@@ -429,8 +423,7 @@ def plot_value_by_group(
     columns = [value] if isinstance(value, str) else list(value)
     if not columns:
         raise ValueError(f"{func}: pass at least one value column.")
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"{func} expects a pandas DataFrame, got {type(table).__name__}.")
+    require_columns(table, what=f"{func}: the table")
     by = by if by is not None else table.columns[0]
     _check(table, [by, *columns], func,
            "retention.clv.historical_value or retention.clv.predicted_value")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -22,6 +22,8 @@ from matplotlib.axes import Axes
 from matplotlib.cbook import normalize_kwargs
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter, StrMethodFormatter
+
+from ._checks import require_columns
 
 __all__ = [
     "plot_cohort_heatmap",
@@ -41,6 +43,7 @@ AVERAGE_COLOR = "#1a1a1a"
 HIGHLIGHT_COLOR = "#e6550d"
 #: At most this many cohorts in a legend / calendar periods labelled on an x axis.
 MAX_LABELS = 12
+_COHORT_TABLE_HINT = "Build it with retention.cohort_table."
 
 
 # ---------------------------------------------------------------------------
@@ -87,18 +90,6 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 5.0)) -> Axe
     if ax is None:
         _fig, ax = plt.subplots(figsize=figsize)
     return ax
-
-
-def _require_columns(frame: Any, columns: Iterable[str], func: str) -> None:
-    """Raise a ValueError naming the columns ``func`` needs that ``frame`` lacks."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{func} expects a pandas DataFrame, got {type(frame).__name__}.")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{func} needs column(s) {missing} in the cohort table; "
-            f"present columns: {list(frame.columns)}."
-        )
 
 
 def _is_summary_label(label: Any) -> bool:
@@ -158,7 +149,12 @@ def _long_to_matrix(long: Any, value: str, func: str) -> tuple[pd.DataFrame, pd.
 
     Rows flagged ``observed == False`` become NaN whatever their value.
     """
-    _require_columns(long, ["cohort", "period", value, "cohort_size"], func)
+    require_columns(
+        long,
+        ["cohort", "period", value, "cohort_size"],
+        what=f"{func}: the cohort table",
+        hint=_COHORT_TABLE_HINT,
+    )
     keys = long[["cohort", "period"]]
     duplicated = keys.duplicated()
     if duplicated.any():
@@ -626,7 +622,12 @@ def plot_layer_cake(
     func = "plot_layer_cake"
     if not isinstance(value, str):
         raise TypeError(f"{func}: value must be a column name, got {value!r}.")
-    _require_columns(long, ["cohort", "calendar_period", value], func)
+    require_columns(
+        long,
+        ["cohort", "calendar_period", value],
+        what=f"{func}: the cohort table",
+        hint=_COHORT_TABLE_HINT,
+    )
     amounts = pd.to_numeric(long[value], errors="coerce").astype(float)
     keep = amounts.notna()
     if "observed" in long.columns:

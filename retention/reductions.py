@@ -876,3 +876,164 @@ def period_activity(
         orders = _count_orders(log, cal, n_cal, shift, n_cal, chunks)
     last_date = pd.Timestamp(np.datetime64(log.last_day, "D")).as_unit("ns")
     return PeriodActivity(pmin, pair_slot, pair_period, orders, revenue, last_date)
+
+
+# --------------------------------------------------------------------------------------
+# per-customer totals
+# --------------------------------------------------------------------------------------
+
+
+class CustomerTotals(NamedTuple):
+    """Result of :func:`customer_totals`.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer with a qualifying transaction, indexed by customer id (sorted,
+        or in order of first appearance when the ids cannot be ordered):
+        ``first_purchase`` and ``last_purchase`` (dates of the first and last qualifying
+        transaction), the ``by`` columns (their values on the first purchase: earliest
+        date, then earliest row), ``orders`` (distinct order ids among the qualifying rows
+        with ``order``, qualifying rows otherwise) and ``revenue`` (net, refunds included).
+    last_date : Timestamp or None
+        Day of the last transaction; ``None`` for an empty log.
+    customers_without_purchase : int
+        Customers whose every row is a refund (no row in ``customers``).
+    revenue_without_purchase : float
+        Their revenue.
+    """
+
+    customers: pd.DataFrame
+    last_date: pd.Timestamp | None
+    customers_without_purchase: int
+    revenue_without_purchase: float
+
+
+def customer_totals(
+    tx: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    include_refunds: bool = False,
+    customer: str = CUSTOMER,
+    date: str = DATE,
+    amount: str = AMOUNT,
+    order: str | None = None,
+) -> CustomerTotals:
+    """Each customer's first and last purchase, segment, orders and net revenue.
+
+    The one pass behind :func:`retention.clv.customer_history`. In SQL::
+
+        SELECT customer_id,
+               min(order_date) FILTER (WHERE revenue >= 0) AS first_purchase,
+               max(order_date) FILTER (WHERE revenue >= 0) AS last_purchase,
+               count(*) FILTER (WHERE revenue >= 0) AS orders,
+               sum(revenue) AS revenue
+        FROM tx GROUP BY 1
+
+    plus the ``by`` values of each customer's first purchase row.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction log.
+    by : str or list of str, optional
+        Segment column(s), taken from each customer's first purchase.
+    include_refunds : bool
+        Whether refund rows (revenue < 0) count as purchases.
+    customer, date, amount, order : str
+        Column names (see :func:`cohort_activity`).
+
+    Returns
+    -------
+    CustomerTotals
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": ["b", "a", "a", "c", "a"],
+    ...     "order_date": pd.to_datetime(
+    ...         ["2024-01-02", "2024-01-05", "2024-01-20", "2024-03-03", "2024-03-09"]),
+    ...     "revenue": [5.0, 10.0, 0.0, -2.0, -3.0],
+    ... })
+    >>> totals = customer_totals(tx)
+    >>> totals.customers  # doctest: +NORMALIZE_WHITESPACE
+                first_purchase last_purchase  orders  revenue
+    customer_id
+    a               2024-01-05    2024-01-20       2      7.0
+    b               2024-01-02    2024-01-02       1      5.0
+    >>> totals.customers_without_purchase, totals.revenue_without_purchase
+    (1, -2.0)
+    """
+    by_cols = _as_list(by)
+    require_columns(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols)
+    reserved = {"first_purchase", "last_purchase", "orders", "revenue"}
+    clash = [c for c in by_cols if c in reserved]
+    if clash:
+        raise ValueError(f"by column(s) {clash} clash with the output columns {sorted(reserved)}.")
+    log = _encode(
+        tx,
+        customer=customer,
+        date=date,
+        amount=amount,
+        order=order,
+        include_refunds=include_refunds,
+    )
+    slot, q, day, ticks = log.slot, log.qualifying, log.day, log.ticks
+    n_slots, chunks = log.n_slots, _chunks(log.n_rows)
+    rows = np.zeros(n_slots, dtype=np.int64)
+    revenue = np.zeros(n_slots, dtype=np.float64)
+    never = np.iinfo(day.dtype).max
+    first_day = np.full(n_slots, never, dtype=day.dtype)
+    last_tick = np.full(n_slots, np.iinfo(np.int64).min, dtype=np.int64)
+    for part in chunks:
+        s, keep = slot[part], q[part]
+        rows += np.bincount(s, minlength=n_slots)
+        revenue += np.bincount(s, weights=log.amount[part], minlength=n_slots)
+        np.minimum.at(first_day, s[keep], day[part][keep])
+        np.maximum.at(last_tick, s[keep], ticks[part][keep])
+    bought = first_day < never
+    buyers = np.flatnonzero(bought)
+    first_row = (
+        _first_purchase_rows(log, buyers, first_day) if len(buyers) else np.empty(0, np.int64)
+    )
+    last_row = np.full(n_slots, -1, dtype=np.int64)
+    for part in chunks:
+        hit = np.flatnonzero(q[part] & (ticks[part] == last_tick[slot[part]])) + part.start
+        np.maximum.at(last_row, slot[hit], hit)
+    if log.order is None:
+        orders = np.zeros(n_slots, dtype=np.int64)
+        for part in chunks:
+            orders += np.bincount(slot[part][q[part]], minlength=n_slots)
+    else:  # distinct (order id, customer) pairs: the per-period count, with one period
+        one_period = np.zeros(log.n_rows, dtype=np.int8)
+        cell = np.arange(n_slots, dtype=np.int64)
+        orders = _count_orders(log, one_period, 1, cell, n_slots, chunks)
+    dates = tx[date]
+    index = pd.Index(log.customers.ids(buyers), name=customer)
+    segments = tx[by_cols].take(first_row).set_axis(index)
+    frame = pd.DataFrame(
+        {
+            "first_purchase": date_values(dates.take(first_row), date, parse=True),
+            "last_purchase": date_values(dates.take(last_row[buyers]), date, parse=True),
+            **{c: segments[c] for c in by_cols},
+            "orders": orders[buyers].astype(np.int64),
+            "revenue": revenue[buyers],
+        },
+        index=index,
+    )
+    if not index.is_monotonic_increasing:
+        try:
+            frame = frame.sort_index()
+        except TypeError:  # ids of mixed, unorderable types: keep first-appearance order
+            pass
+    without = (rows > 0) & ~bought
+    last_date = None
+    if log.last_day is not None:
+        last_date = pd.Timestamp(np.datetime64(log.last_day, "D")).as_unit("ns")
+    return CustomerTotals(
+        customers=frame,
+        last_date=last_date,
+        customers_without_purchase=int(np.count_nonzero(without)),
+        revenue_without_purchase=float(revenue[without].sum()),
+    )

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from matplotlib.collections import QuadMesh
 
@@ -109,6 +109,20 @@ def test_customer_history_counts_distinct_orders():
     hist = customer_history(tx, "Q", order="order_id")
     assert hist["orders"].tolist() == [2, 1, 2]
     assert [str(c) for c in hist["cohort"]] == ["2024Q1"] * 3
+
+
+def test_customer_history_follows_the_package_purchase_rule():
+    # a zero-value order is a purchase (as in rfm_summary and cohort_table); refunds are not
+    tx = pd.concat([HAND, make_tx([("E", "2024-03-05", 0.0, "social"),
+                                   ("F", "2024-03-06", 9.0, "email")])], ignore_index=True)
+    tx = tx.assign(order_id=["o1", "o1", "r1", "o2", "o3", "o4", "o5", "r2", "o6", "o4"])
+    hist = customer_history(tx, "M", segments="channel", order="order_id")
+    assert hist.index.equals(rt.rfm_summary(tx, "D").index)
+    assert hist.loc["E", ["orders", "revenue", "channel"]].tolist() == [1, 0.0, "social"]
+    assert hist.loc["F", "orders"] == 1  # an order id shared with C counts for each customer
+    assert hist.loc["C", "orders"] == 2
+    with pytest.raises(ValueError, match=r"'order_id' has 1 orders without an order id"):
+        customer_history(tx.assign(order_id=tx["order_id"].where(tx.index != 8)), order="order_id")
 
 
 def test_historical_value_by_cohort_and_segment():
@@ -254,18 +268,38 @@ def test_concentration_errors_name_column_count_and_examples():
         gini(pd.Series([0.0, 0.0]))
     with pytest.raises(ValueError, match="more than the 3"):
         value_deciles(pd.Series([1.0, 2.0, 3.0]))
-    with pytest.raises(ValueError, match="no column"):
+    with pytest.raises(ValueError, match=r"missing column\(s\) 'value'.*available columns"):
         top_share(TEN, "value")
     with pytest.raises(ValueError, match="top"):
         top_share(TEN, "clv", 0.0)
 
 
-values_lists = st.lists(st.floats(0, 1e6, allow_nan=False), min_size=10, max_size=200).filter(
-    lambda v: sum(v) > 0)
+def test_concentration_extreme_magnitudes():
+    # one customer holds a subnormal value: its share used to underflow to 0
+    tiny = pd.Series([0.0] * 9 + [5e-324], name="clv")
+    assert top_share(tiny, top=0.03125) == 0.3125
+    assert gini(tiny) == pytest.approx(0.9)
+    assert concentration_curve(tiny)["share_of_value"].tolist() == [0.0] + [1.0] * 10
+    assert value_deciles(tiny)["share_of_value"].tolist() == [1.0] + [0.0] * 9
+    # values whose total overflows: the shares used to be 0 (value / inf)
+    huge = pd.Series([1.5e308] * 4, name="clv")
+    assert top_share(huge, top=0.5) == 0.5
+    assert gini(huge) == 0.0
+    quartiles = value_deciles(huge, groups=4)
+    assert quartiles["share_of_value"].tolist() == [0.25] * 4
+    assert quartiles["mean"].tolist() == [1.5e308] * 4
+
+
+# any non-negative finite values (subnormal and near the float maximum included), not all 0
+values_lists = st.lists(
+    st.floats(0, allow_nan=False, allow_infinity=False), min_size=10, max_size=200
+).filter(any)
 
 
 @settings(max_examples=200, deadline=None)
 @given(values=values_lists, top=st.floats(0.01, 1.0))
+@example(values=[0.0] * 9 + [5e-324], top=0.03125)  # the total underflowed: share 0
+@example(values=[1.5e308] * 10, top=0.2)  # the total overflowed
 def test_concentration_invariants(values, top):
     series = pd.Series(values, name="clv")
     share = top_share(series, top=top)
@@ -278,6 +312,8 @@ def test_concentration_invariants(values, top):
 
 @settings(max_examples=200, deadline=None)
 @given(values=values_lists)
+@example(values=[0.0] * 9 + [5e-324])
+@example(values=[1.5e308] * 10)
 def test_deciles_invariants(values):
     d = value_deciles(pd.Series(values, name="clv"))
     assert d["share_of_value"].sum() == pytest.approx(1.0)
