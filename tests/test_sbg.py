@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from retention.models.sbg import ShiftedBetaGeometric
+import retention.models.sbg as sbg_module
+from retention.models import (
+    BetaGeo,
+    ConvergenceError,
+    GammaGamma,
+    NotFittedError,
+    ShiftedBetaGeometric,
+)
 
 # Fader & Hardie (2007), "How to project customer retention": percent of an initial cohort
 # still active at the start of years 0..12, and the sBG fitted on years 0..7.
@@ -136,9 +143,27 @@ def test_standard_errors_match_numerical_hessian() -> None:
     assert [model.standard_errors_["alpha"], model.standard_errors_["beta"]] == pytest.approx(
         se, rel=1e-3
     )
-    summary = model.summary()
-    assert summary.loc["alpha", "estimate"] == model.params_["alpha"]
-    assert summary.loc["beta", "ci_low"] < model.params_["beta"] < summary.loc["beta", "ci_high"]
+    summary = model.summary
+    assert summary.loc["alpha", "coef"] == model.params_["alpha"]
+    assert summary.loc["beta", "se"] == model.standard_errors_["beta"]
+    assert summary.loc["beta", "lower_95"] < model.params_["beta"] < summary.loc["beta", "upper_95"]
+
+
+def test_summary_and_errors_match_the_other_models() -> None:
+    """``summary`` is the same property, with the same columns, on every fitted model."""
+    assert isinstance(ShiftedBetaGeometric.summary, property)
+    assert ShiftedBetaGeometric.summary is BetaGeo.summary is GammaGamma.summary
+    spend = pd.DataFrame(
+        {"frequency": [1, 2, 3, 5, 2, 4], "monetary_value": [20.0, 35.0, 15.0, 30.0, 50.0, 22.0]}
+    )
+    sbg = ShiftedBetaGeometric().fit(_counts(REGULAR))
+    assert list(sbg.summary.columns) == list(GammaGamma().fit(spend).summary.columns)
+    assert list(sbg.summary.index) == ["alpha", "beta"]
+    assert repr(sbg).startswith("ShiftedBetaGeometric(alpha=0.7041, beta=1.182; n=1000")
+    known = ShiftedBetaGeometric.from_params(0.7, 1.2)
+    assert known.summary["se"].isna().all()
+    with pytest.raises(NotFittedError, match=r"not fitted yet; call fit\(active\) or"):
+        _ = ShiftedBetaGeometric().summary
 
 
 # --------------------------------------------------------------------------- simulation
@@ -217,6 +242,79 @@ def test_undiscounted_lifetime_is_mean_lifetime() -> None:
     assert heavy_tail.discounted_expected_lifetime(0.0) == np.inf
 
 
+@pytest.mark.parametrize(
+    ("alpha", "beta", "d"),
+    [
+        # Found by test_derl_properties: DERL(k=5) needs 2F1(1, 69; 133; 1/1.0625), for which
+        # scipy.special.hyp2f1 returns inf (alpha - 1 a whole number and z > 0.9).
+        (64.0, 63.0, 0.0625),
+        # hyp2f1 gives 2F1(1, 1.01; 2.01; 1/1.001) = -25.1, so DERL(k=0) came out negative.
+        (1.0, 0.01, 0.001),
+    ],
+)
+def test_derl_regressions(alpha: float, beta: float, d: float) -> None:
+    model = ShiftedBetaGeometric.from_params(alpha, beta)
+    ks = [0, 1, 5]
+    derl = model.discounted_expected_residual_lifetime(d, periods_survived=ks)
+    expected = [_derl_by_summation(alpha, beta, d, k) for k in ks]
+    np.testing.assert_allclose(derl, expected, rtol=1e-10)
+    assert model.discounted_expected_lifetime(d) == pytest.approx(1 + derl[0] / (1 + d), rel=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    alpha=st.one_of(st.integers(1, 300).map(float), st.floats(0.01, 1e4)),
+    beta=st.floats(0.01, 1e6),
+    k=st.integers(0, 1000),
+    d=st.floats(0.001, 10.0),
+)
+def test_derl_matches_direct_summation_over_a_wide_range(
+    alpha: float, beta: float, k: int, d: float
+) -> None:
+    """Whole-number alpha, large beta + k, rates down to 0.001: where hyp2f1 gave inf or NaN."""
+    model = ShiftedBetaGeometric.from_params(alpha, beta)
+    derl = model.discounted_expected_residual_lifetime(d, periods_survived=k)
+    assert derl == pytest.approx(_derl_by_summation(alpha, beta, d, k), rel=1e-8)
+
+
+def test_derl_near_a_zero_discount_rate() -> None:
+    model = ShiftedBetaGeometric.from_params(3.0, 2.0)
+    # d = 0: the expected number of further renewals, (beta + k) / (alpha - 1).
+    assert model.discounted_expected_residual_lifetime(0.0, [0, 4]).tolist() == [1.0, 3.0]
+    near = model.discounted_expected_residual_lifetime(1e-9, [0, 4])
+    np.testing.assert_allclose(near, [1.0, 3.0], rtol=1e-6)
+    assert model.discounted_expected_lifetime(1e-9) == pytest.approx(2.0, rel=1e-6)
+    # alpha <= 1: infinite at d = 0, finite and growing towards it; d = 1e-10 with alpha, beta
+    # near 0 is the slowest case the continued fraction is sized for.
+    heavy = ShiftedBetaGeometric.from_params(0.03, 0.1)
+    assert heavy.discounted_expected_residual_lifetime(0.0) == np.inf
+    rates = [1e-2, 1e-5, 1e-8]
+    values = [heavy.discounted_expected_residual_lifetime(d) for d in rates]
+    assert np.all(np.diff(values) > 0)
+    assert all(v <= (1 + d) / d for v, d in zip(values, rates, strict=True))
+    assert 1 < heavy.discounted_expected_lifetime(1e-10) < (1 + 1e-10) / 1e-10
+
+
+@pytest.mark.parametrize("d", [1.0, 1 / 64, 1e-3, 1e-6])
+@pytest.mark.parametrize("beta", [0.1, 0.5, 0.9])
+def test_del_closed_form_when_alpha_plus_beta_is_one(beta: float, d: float) -> None:
+    """2F1(1, beta; 1; z) = (1 - z)^-beta, so DEL = ((1 + d) / d)^beta: exact down to small d.
+
+    alpha = beta = 0.5 makes every coefficient of the continued fraction 1/4.
+    """
+    model = ShiftedBetaGeometric.from_params(1 - beta, beta)
+    exact = ((1 + d) / d) ** beta
+    assert model.discounted_expected_lifetime(d) == pytest.approx(exact, rel=1e-13 / d)
+
+
+def test_derl_reports_a_rate_too_close_to_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sbg_module, "_CF_MAX_STEPS", 1000)
+    model = ShiftedBetaGeometric.from_params(0.03, 0.1)
+    with pytest.raises(ValueError, match=r"rate 1e-08 per period is too close to 0.*=0"):
+        model.discounted_expected_residual_lifetime(1e-8)
+    assert np.isfinite(model.discounted_expected_residual_lifetime(0.1))
+
+
 def test_project_table() -> None:
     model = ShiftedBetaGeometric().fit(_counts(REGULAR))
     table = model.project(10)
@@ -267,8 +365,6 @@ def test_fit_is_deterministic_and_does_not_mutate_input() -> None:
         ([0, 0, 0], {}, r"positive cohort size"),
         ([1000, 1000, 1000], {}, r"no customer churned"),
         ([1000, 0, 0], {}, r"every customer churned in the first period"),
-        ([1000, 500, 250, 125, 62.5], {}, r"no heterogeneity.*0\.5 per period"),
-        ([1000, 500, 500, 500], {}, r"edge of the parameter space"),
         ([50, 31, 23], {"n_customers": 1000}, r"starting at 1 .* or 100 .* it starts at 50"),
         ([100, 63, 47], {"n_customers": -5}, r"n_customers must be a positive number"),
     ],
@@ -278,19 +374,33 @@ def test_fit_rejects_bad_input(active: list, kwargs: dict, message: str) -> None
         ShiftedBetaGeometric().fit(active, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("active", "message"),
+    [
+        ([1000, 500, 250, 125, 62.5], r"no heterogeneity.*0\.5 per period"),
+        ([1000, 500, 500, 500], r"edge of the parameter space"),
+    ],
+)
+def test_fit_without_interior_maximum_raises_convergence_error(active: list, message: str) -> None:
+    with pytest.raises(ConvergenceError, match=message):
+        ShiftedBetaGeometric().fit(active)
+
+
 def test_fit_rejects_dataframe() -> None:
     with pytest.raises(ValueError, match="not a DataFrame"):
         ShiftedBetaGeometric().fit(pd.DataFrame({"active": [1000, 600, 400]}))
 
 
 def test_non_convergence_is_reported() -> None:
-    with pytest.raises(ValueError, match="did not converge.*max_iter"):
+    with pytest.raises(ConvergenceError, match="did not converge.*max_iter"):
         ShiftedBetaGeometric(max_iter=1).fit(_counts(REGULAR))
 
 
 def test_unfitted_model_and_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ShiftedBetaGeometric().survival(1)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        ShiftedBetaGeometric().discounted_expected_residual_lifetime(0.1)
     model = ShiftedBetaGeometric.from_params(0.7, 1.2)
     with pytest.raises(ValueError, match=r"t must be whole periods >= 0; 2 value\(s\).*-1"):
         model.survival([0, -1, 2.5])

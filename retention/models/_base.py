@@ -276,12 +276,14 @@ class FittedModel:
     _param_names: tuple[str, ...] = ()
     #: Model name in messages.
     _model_name: str = ""
+    #: How to fit the model, in the not-fitted message.
+    _fit_hint: str = ".fit(summary)"
 
     def _check_fitted(self) -> dict[str, float]:
         params = getattr(self, "params_", None)
         if params is None:
             raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call .fit(summary) first."
+                f"this {type(self).__name__} is not fitted yet; call {self._fit_hint} first."
             )
         return params
 

@@ -20,6 +20,7 @@ a contractual setting: the perils of ignoring heterogeneity", *Marketing Science
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -29,12 +30,85 @@ import pandas as pd
 from scipy import optimize, special
 
 from .._checks import examples
+from ._base import ConvergenceError, FittedModel
 
 __all__ = ["ShiftedBetaGeometric"]
 
 # Optimisation runs on log(alpha), log(beta), kept in this box. A maximum on its edge means the
 # data do not pin the parameters down (e.g. no heterogeneity at all, or everyone churns at once).
 _LOG_BOUND = 20.0
+
+#: The continued fraction of :func:`_hyp2f1_unit_a` stops when a step changes the value by less
+#: than this relative amount, and gives up after this many steps. It needs about
+#: ``15 / sqrt(d)`` steps at a discount rate ``d`` in the worst case (alpha and beta near 0),
+#: so the cap covers every rate from 1e-10 per period.
+_CF_TOL = 1e-14
+_CF_MAX_STEPS = 2_000_000
+
+
+def _hyp2f1_unit_a(b: float, gap: float, z: float) -> float:
+    """``2F1(1, b; b + gap; z)`` for ``b, gap > 0`` and ``0 < z < 1``.
+
+    The function is ``E[1 / (1 - z X)]`` with ``X ~ Beta(b, gap)``, and its power series
+    ``sum_n (b)_n / (b + gap)_n z^n`` is the sBG's discounted survival sum. It is evaluated by
+    Gauss's continued fraction for ``2F1(a + 1, b; c; z) / 2F1(a, b; c - 1; z)`` at ``a = 0``::
+
+        2F1(1, b; c; z) = 1 / (1 - g_1 z / (1 - g_2 z / (1 - g_3 z / ...))),   c = b + gap,
+        g_{2n+1} = (b + n)(c + n - 1) / ((c + 2n - 1)(c + 2n)),   g_1 = b / c,
+        g_{2n+2} = (n + 1)(gap + n) / ((c + 2n)(c + 2n + 1)).
+
+    Every ``g`` lies in (0, 1), so the convergents ``A_m / B_m`` (from the recurrences
+    ``X_m = X_{m-1} - g_m z X_{m-2}``) are positive and increase to the value, and the fraction
+    converges for every ``z < 1``: in about ``15 / sqrt(1 - z)`` steps at worst, where the power
+    series needs about ``40 / (1 - z)`` terms. The relative error is of the order of
+    ``1e-15 / (1 - z)``: the function is that sensitive to ``z`` near 1. ``gap`` is passed
+    instead of ``c`` so that ``c - b`` stays exact when ``b`` is large.
+
+    (The convergents are taken from the recurrences rather than with the modified Lentz
+    algorithm, whose step factor can settle a few units in the last place away from 1, e.g. for
+    ``b = gap = 0.5``, so that it neither stops nor stops drifting.)
+
+    :func:`scipy.special.hyp2f1` is not used: near ``z = 1`` it returns ``inf`` when ``gap - 1``
+    is a whole number (the degenerate case of its ``1 - z`` transformation, e.g.
+    ``2F1(1, 69; 133; 1/1.0625)``), NaN for some large ``b``, and even wrong finite values
+    (``2F1(1, 1.01; 2.01; 1/1.001)`` comes out negative).
+    """
+    c = b + gap
+    num_prev, num, den_prev, den = 0.0, 1.0, 1.0, 1.0  # A_0, A_1, B_0, B_1: first convergent 1
+    value = 1.0
+    for m in range(1, _CF_MAX_STEPS + 1):
+        if m == 1:
+            g = b / c
+        elif m % 2:
+            n = (m - 1) // 2
+            g = (b + n) * (c + n - 1.0) / ((c + 2.0 * n - 1.0) * (c + 2.0 * n))
+        else:
+            n = (m - 2) // 2
+            g = (n + 1.0) * (gap + n) / ((c + 2.0 * n) * (c + 2.0 * n + 1.0))
+        step = -g * z
+        num_prev, num = num, num + step * num_prev
+        den_prev, den = den, den + step * den_prev
+        if den < 1e-200:  # B_m decreases: rescale long before it could underflow
+            num_prev, num, den_prev, den = num_prev / den, num / den, den_prev / den, 1.0
+        previous, value = value, num / den
+        if abs(value - previous) <= _CF_TOL * value:
+            return value
+    raise ValueError(
+        f"the discounted lifetime did not converge in {_CF_MAX_STEPS:,} steps: the discount "
+        f"rate {1.0 / z - 1.0:.3g} per period is too close to 0. Use discount_rate=0 for the "
+        "undiscounted value."
+    )
+
+
+def _residual_lifetime(alpha: float, beta: float, d: float) -> float:
+    """``sum_{t >= 1} S(t) / (1 + d)^(t - 1)`` for the sBG with parameters (alpha, beta).
+
+    ``= beta / (alpha + beta) * 2F1(1, beta + 1; alpha + beta + 1; 1 / (1 + d))``; with
+    ``d = 0`` the sum of the survival curve, ``beta / (alpha - 1)``, infinite if ``alpha <= 1``.
+    """
+    if d == 0.0:
+        return beta / (alpha - 1.0) if alpha > 1.0 else math.inf
+    return beta / (alpha + beta) * _hyp2f1_unit_a(beta + 1.0, alpha, 1.0 / (1.0 + d))
 
 
 def _betaln_terms(alpha: float, beta: float, a_off: np.ndarray, b_off: np.ndarray) -> np.ndarray:
@@ -116,7 +190,7 @@ def _shape_like(values: np.ndarray, scalar: bool) -> float | np.ndarray:
     return float(values[0]) if scalar else values
 
 
-class ShiftedBetaGeometric:
+class ShiftedBetaGeometric(FittedModel):
     """Shifted-beta-geometric model of a contractual cohort's retention.
 
     Fit it on the number of customers of one cohort still active at the start of periods
@@ -147,6 +221,12 @@ class ShiftedBetaGeometric:
         Cohort size at period 0.
     active_ : numpy.ndarray
         Customers active at the start of periods ``0..n`` as used in the fit.
+    optimizer_result_ : scipy.optimize.OptimizeResult
+        The best of the optimiser runs (one per starting point); absent after
+        :meth:`from_params`.
+    summary : pandas.DataFrame
+        Property, as for the other models: columns ``coef``, ``se``, ``lower_95`` and
+        ``upper_95`` (Wald interval), one row per parameter.
 
     See Also
     --------
@@ -175,7 +255,15 @@ class ShiftedBetaGeometric:
     {'alpha': 0.704, 'beta': 1.182}
     >>> round(100 * sbg.survival(12), 1)  # projected % active in year 12 (actual: 17.3)
     17.0
+    >>> sbg.summary.round(3)
+            coef     se  lower_95  upper_95
+    alpha  0.704  0.066     0.576     0.833
+    beta   1.182  0.152     0.883     1.481
     """
+
+    _param_names = ("alpha", "beta")
+    _model_name = "sBG"
+    _fit_hint = "fit(active) or ShiftedBetaGeometric.from_params(alpha, beta)"
 
     def __init__(self, tol: float = 1e-10, max_iter: int = 1000) -> None:
         self.tol = tol
@@ -335,8 +423,11 @@ class ShiftedBetaGeometric:
         ------
         ValueError
             If ``active`` has fewer than three values, non-numeric, missing, infinite or
-            negative values, increases anywhere, never decreases, or if the optimiser does not
-            converge to an interior maximum.
+            negative values, increases anywhere, never decreases, or drops to 0 in period 1.
+        ConvergenceError
+            If the optimiser does not converge to an interior maximum with a positive-definite
+            information matrix (e.g. data without heterogeneity, for which alpha and beta grow
+            without bound).
 
         Examples
         --------
@@ -372,7 +463,7 @@ class ShiftedBetaGeometric:
             if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
                 best = res
         if best is None or not np.all(np.isfinite(best.x)):
-            raise ValueError("the sBG likelihood could not be evaluated on these data.")
+            raise ConvergenceError("the sBG likelihood could not be evaluated on these data.")
         alpha, beta = (float(v) for v in np.exp(best.x))
         ll, grad, hess = _loglik_grad_hess(alpha, beta, values, hessian=True)
         # The geometric model (one churn probability for everyone) is the limit alpha, beta -> oo
@@ -381,7 +472,7 @@ class ShiftedBetaGeometric:
         p_geo = lost / exposure
         ll_geo = lost * np.log(p_geo) + (exposure - lost) * np.log1p(-p_geo)
         if ll - ll_geo <= 1e-10 * max(1.0, abs(ll_geo)):
-            raise ValueError(
+            raise ConvergenceError(
                 "the sBG fit did not converge to an interior maximum: the data show no "
                 "heterogeneity (retention does not rise over time), so alpha and beta grow "
                 f"without bound (reached alpha={alpha:.3g}, beta={beta:.3g}). A constant churn "
@@ -389,7 +480,7 @@ class ShiftedBetaGeometric:
             )
         on_edge = np.abs(best.x) > _LOG_BOUND - 1e-3
         if on_edge.any():
-            raise ValueError(
+            raise ConvergenceError(
                 "the sBG fit did not converge to an interior maximum: "
                 f"alpha={np.exp(best.x[0]):.3g}, beta={np.exp(best.x[1]):.3g} ran to the edge "
                 "of the parameter space. The data are degenerate for this model (alpha and "
@@ -399,16 +490,20 @@ class ShiftedBetaGeometric:
         # maximum only if the scaled gradient is negligible, whatever the reported status.
         scaled_grad = grad * np.array([alpha, beta]) / scale
         if not best.success and np.max(np.abs(scaled_grad)) > 1e-5:
-            raise ValueError(
+            raise ConvergenceError(
                 f"the sBG fit did not converge ({best.message}); "
                 f"last alpha={alpha:.4g}, beta={beta:.4g}. Try a larger max_iter."
             )
         assert hess is not None
         try:
-            cov = np.linalg.inv(-hess)
-            se = np.sqrt(np.diag(cov)) if np.all(np.diag(cov) > 0) else np.full(2, np.nan)
+            np.linalg.cholesky(-hess)  # the observed information must be positive definite
+            se = np.sqrt(np.diag(np.linalg.inv(-hess)))
         except np.linalg.LinAlgError:
-            se = np.full(2, np.nan)
+            raise ConvergenceError(
+                "the sBG fit did not reach a proper maximum: the observed information matrix "
+                f"is not positive definite at alpha={alpha:.4g}, beta={beta:.4g}, so the data "
+                "do not pin the parameters down."
+            ) from None
 
         self.params_ = {"alpha": alpha, "beta": beta}
         self.standard_errors_ = {"alpha": float(se[0]), "beta": float(se[1])}
@@ -416,6 +511,7 @@ class ShiftedBetaGeometric:
         self.n_periods_ = int(n)
         self.n_customers_ = float(values[0])
         self.active_ = values
+        self.optimizer_result_ = best
         return self
 
     @staticmethod
@@ -436,13 +532,9 @@ class ShiftedBetaGeometric:
         return starts
 
     # ------------------------------------------------------------------ predictions
-    def _check_fitted(self) -> tuple[float, float]:
-        params = getattr(self, "params_", None)
-        if params is None:
-            raise ValueError(
-                "this ShiftedBetaGeometric is not fitted yet; call fit(active) or "
-                "ShiftedBetaGeometric.from_params(alpha, beta) first."
-            )
+    def _alpha_beta(self) -> tuple[float, float]:
+        """The fitted (alpha, beta); :class:`NotFittedError` before ``fit``/``from_params``."""
+        params = self._check_fitted()
         return params["alpha"], params["beta"]
 
     def survival(self, t: int | Sequence[int] | np.ndarray) -> float | np.ndarray:
@@ -466,7 +558,7 @@ class ShiftedBetaGeometric:
         >>> sbg.survival([0, 1]).round(3).tolist()
         [1.0, 0.627]
         """
-        alpha, beta = self._check_fitted()
+        alpha, beta = self._alpha_beta()
         periods, scalar = _as_periods(t, "t", 0)
         values = np.exp(_betaln_terms(alpha, beta, np.zeros(periods.shape), periods))
         return _shape_like(values, scalar)
@@ -491,7 +583,7 @@ class ShiftedBetaGeometric:
         >>> sbg.churn_probability([1, 2, 3]).round(4).tolist()
         [0.5, 0.1667, 0.0833]
         """
-        alpha, beta = self._check_fitted()
+        alpha, beta = self._alpha_beta()
         periods, scalar = _as_periods(t, "t", 1)
         values = np.exp(_betaln_terms(alpha, beta, np.ones(periods.shape), periods - 1.0))
         return _shape_like(values, scalar)
@@ -517,7 +609,7 @@ class ShiftedBetaGeometric:
         >>> sbg.retention_rate([1, 2]).round(3).tolist()
         [0.627, 0.756]
         """
-        alpha, beta = self._check_fitted()
+        alpha, beta = self._alpha_beta()
         periods, scalar = _as_periods(t, "t", 1)
         values = (beta + periods - 1.0) / (alpha + beta + periods - 1.0)
         return _shape_like(values, scalar)
@@ -605,6 +697,8 @@ class ShiftedBetaGeometric:
         a constant per-period margin it is the expected customer lifetime value at
         acquisition. It equals ``1 + discounted_expected_residual_lifetime(d, 0) / (1 + d)``:
         the first period plus the residual lifetime, valued one period later, discounted.
+        The hypergeometric function is evaluated as described under
+        :meth:`discounted_expected_residual_lifetime`.
 
         Parameters
         ----------
@@ -622,9 +716,11 @@ class ShiftedBetaGeometric:
         >>> round(sbg.discounted_expected_lifetime(0.0), 6)
         7.0
         """
-        alpha, beta = self._check_fitted()
+        alpha, beta = self._alpha_beta()
         d = self._check_discount(discount_rate)
-        return float(special.hyp2f1(1.0, beta, alpha + beta, 1.0 / (1.0 + d)))
+        if d == 0.0:
+            return (alpha + beta - 1.0) / (alpha - 1.0) if alpha > 1.0 else math.inf
+        return _hyp2f1_unit_a(beta, alpha, 1.0 / (1.0 + d))
 
     def discounted_expected_residual_lifetime(
         self,
@@ -645,6 +741,10 @@ class ShiftedBetaGeometric:
         value. It grows with ``k``: the longer a customer has stayed, the lower her likely
         churn probability. Valued at acquisition instead, the same stream is worth
         ``discounted_expected_lifetime(d) - 1`` for ``k = 0``, i.e. this value over ``1 + d``.
+
+        The hypergeometric function is evaluated by a continued fraction that stays finite and
+        accurate for all alpha, beta, k and every discount rate from about 1e-10 per period
+        (and ``d = 0`` in closed form); closer to 0 it raises ``ValueError``.
 
         Parameters
         ----------
@@ -670,48 +770,11 @@ class ShiftedBetaGeometric:
         >>> sbg.discounted_expected_residual_lifetime(0.1, [0, 4]).round(2).tolist()
         [5.41, 6.9]
         """
-        alpha, beta = self._check_fitted()
+        alpha, beta = self._alpha_beta()
         d = self._check_discount(discount_rate)
         k, scalar = _as_periods(periods_survived, "periods_survived", 0)
-        k = k.astype(float)
-        values = (
-            (beta + k)
-            / (alpha + beta + k)
-            * special.hyp2f1(1.0, beta + k + 1.0, alpha + beta + k + 1.0, 1.0 / (1.0 + d))
-        )
-        return _shape_like(np.asarray(values, dtype=float), scalar)
-
-    def summary(self) -> pd.DataFrame:
-        """Parameter estimates with standard errors and approximate 95% intervals.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by parameter (``alpha``, ``beta``), columns ``estimate``,
-            ``standard_error``, ``ci_low``, ``ci_high`` (estimate ± 1.96 standard errors).
-
-        Examples
-        --------
-        >>> sbg = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
-        >>> sbg.summary().index.tolist()
-        ['alpha', 'beta']
-        """
-        self._check_fitted()
-        est = pd.Series(self.params_, dtype=float)
-        se = pd.Series(self.standard_errors_, dtype=float)
-        table = pd.DataFrame(
-            {
-                "estimate": est,
-                "standard_error": se,
-                "ci_low": est - 1.959963984540054 * se,
-                "ci_high": est + 1.959963984540054 * se,
-            }
-        )
-        table.index.name = "parameter"
-        return table
-
-    def __repr__(self) -> str:
-        params = getattr(self, "params_", None)
-        if params is None:
-            return "ShiftedBetaGeometric()"
-        return f"ShiftedBetaGeometric(alpha={params['alpha']:.4g}, beta={params['beta']:.4g})"
+        # Having survived k renewals, theta ~ Beta(alpha, beta + k): the residual lifetime is
+        # that of an sBG with beta + k.
+        distinct, where = np.unique(k, return_inverse=True)
+        values = np.array([_residual_lifetime(alpha, beta + float(j), d) for j in distinct])
+        return _shape_like(values[where.reshape(k.shape)], scalar)
