@@ -32,7 +32,7 @@ import pandas as pd
 
 from ._checks import bad_rows, date_values, require_columns
 from .models import BetaGeo, GammaGamma, predict_clv
-from .periods import PERIOD_DAYS, normalize_freq, period_codes, period_end
+from .periods import PERIOD_DAYS, UNIT_NAMES, normalize_freq, period_codes, period_end
 from .reductions import customer_totals, period_activity
 
 __all__ = [
@@ -52,9 +52,6 @@ __all__ = [
     "top_share",
     "value_deciles",
 ]
-
-_UNIT_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
-
 
 # --------------------------------------------------------------------------------------------
 # input checks (the wording of :mod:`retention._checks`)
@@ -125,7 +122,7 @@ def _group_columns(by: str | Sequence[str]) -> list[str]:
 
 
 def _unit_name(unit: str | None) -> str:
-    return _UNIT_NAMES.get(unit or "", "time unit")
+    return UNIT_NAMES.get(unit or "", "time unit")
 
 
 # --------------------------------------------------------------------------------------------

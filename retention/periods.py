@@ -28,6 +28,9 @@ FREQ_ALIASES: dict[str, str] = {
     "quarterly": "Q",
 }
 
+#: Name of one period of each grain, for prose and axis labels.
+UNIT_NAMES: dict[str, str] = {"D": "day", "W": "week", "M": "month", "Q": "quarter"}
+
 #: Length of one period in days, used to express durations in a time unit.
 PERIOD_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4}
 
@@ -53,6 +56,17 @@ def normalize_freq(freq: str) -> str:
             "(or 'day', 'week', 'month', 'quarter')."
         )
     return alias
+
+
+def unit_name(freq: str) -> str:
+    """Name of one period of a grain: ``"day"``, ``"week"``, ``"month"`` or ``"quarter"``.
+
+    Examples
+    --------
+    >>> unit_name("M"), unit_name("weekly")
+    ('month', 'week')
+    """
+    return UNIT_NAMES[normalize_freq(freq)]
 
 
 def period_codes(dates: pd.Series | pd.Index | np.ndarray, freq: str) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .data import require_columns
+from .reductions import customer_totals
 
 
 def select_segment(
@@ -21,10 +22,11 @@ def select_segment(
     *,
     customer: str = "customer_id",
     date: str = "order_date",
+    amount: str = "revenue",
 ) -> pd.DataFrame:
     """Transactions of the customers whose first purchase was in a segment.
 
-    A customer belongs to the segment recorded on their first transaction (the acquisition
+    A customer belongs to the segment recorded on their first purchase (the acquisition
     channel, say), and all of their transactions stay with them — the same rule as
     ``cohort_table(by=...)``. Values are compared as text, so ``"2024"`` selects the number
     2024 as well.
@@ -37,7 +39,7 @@ def select_segment(
         Segment column; ``None`` (or ``value=None``) returns ``tx`` unchanged.
     value : any
         Segment value.
-    customer, date : str
+    customer, date, amount : str
         Column names.
 
     Examples
@@ -45,17 +47,18 @@ def select_segment(
     >>> import pandas as pd
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
     ...                    "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05"]),
+    ...                    "revenue": [10.0, 5.0, 8.0],
     ...                    "channel": ["email", "social", "social"]})
     >>> select_segment(tx, "channel", "email")["order_date"].dt.month.tolist()
     [1, 2]
     """
     if column is None or value is None:
         return tx
-    require_columns(tx, [column, customer, date], what="tx")
-    first = tx.sort_values(date, kind="stable").drop_duplicates(customer)
-    members = first.loc[first[column].astype(str) == str(value), customer]
+    segment = customer_totals(tx, by=column, customer=customer, date=date, amount=amount)
+    segment = segment.customers[column]
+    members = segment.index[segment.astype(str) == str(value)]
     if members.empty:
-        known = sorted(map(str, tx[column].dropna().unique()))[:20]
+        known = sorted(map(str, segment.dropna().unique()))[:20]
         raise ValueError(f"No customer has {column} = {value!r}; values present: {known}.")
     return tx[tx[customer].isin(members)]
 
