@@ -10,6 +10,7 @@ One set of rules and one wording everywhere (loader, reductions, RFM summaries, 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -126,10 +127,16 @@ def require_columns(
     listed = ", ".join(f"{name!r}" + (f" ({role}=)" if role else "") for role, name in missing)
     present = list(df.columns[:_SHOWN_COLUMNS])
     more = len(df.columns) - len(present)
+    close = [
+        m
+        for _, name in missing
+        for m in difflib.get_close_matches(str(name), map(str, df.columns), n=1)
+    ]
     message = (
         f"{what} is missing column(s) {listed}; available columns: {present}"
         + (f" and {more} more" if more > 0 else "")
         + "."
+        + (f" Did you mean {' or '.join(map(repr, close))}?" if close else "")
     )
     first_role = next((role for role, _ in missing if role is not None), None)
     if hint is None and first_role is not None:

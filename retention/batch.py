@@ -612,18 +612,6 @@ def _resolve_paths(parameters: Mapping[str, Any], base: Path) -> dict[str, Any]:
     return out
 
 
-_READERS = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".tsv": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".xlsx": "excel",
-    ".xlsm": "excel",
-    ".xls": "excel",
-}
-
-
 def segment_values(data_path: str | os.PathLike[str], column: str) -> list[str]:
     """Return the distinct values of one column of a data file, as strings, sorted.
 
@@ -657,49 +645,17 @@ def segment_values(data_path: str | os.PathLike[str], column: str) -> list[str]:
     """
     import pandas as pd
 
+    from .data import read_table
+
     path = Path(data_path)
     if not path.is_file():
         raise ReportError(
             f"Data file not found: {data_path} (needed to list the {column!r} values)"
         )
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".zip", ".bz2", ".xz", ".zst"}:
-        suffixes = suffixes[:-1]
-    kind = _READERS.get(suffixes[-1] if suffixes else "")
-    if kind is None:
-        raise ReportError(
-            f"Cannot read {path.name}: unknown file type (use CSV, TSV, Parquet or Excel)"
-        )
     try:
-        if kind in {"csv", "tsv"}:
-            sep = "\t" if kind == "tsv" else ","
-            header = list(pd.read_csv(path, sep=sep, nrows=0).columns)
-            if column not in header:
-                raise KeyError(column)
-            series = pd.read_csv(path, sep=sep, usecols=[column])[column]
-        elif kind == "parquet":
-            import pyarrow.parquet as pq
-
-            header = list(pq.read_schema(path).names)
-            if column not in header:
-                raise KeyError(column)
-            series = pd.read_parquet(path, columns=[column])[column]
-        else:
-            frame = pd.read_excel(path)
-            header = list(frame.columns)
-            if column not in header:
-                raise KeyError(column)
-            series = frame[column]
-    except KeyError:
-        close = difflib.get_close_matches(column, [str(h) for h in header], n=3)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise ReportError(
-            f"{path.name} has no column {column!r}{hint} (columns: {', '.join(map(str, header))})"
-        ) from None
-    except ReportError:
-        raise
-    except Exception as exc:
-        raise ReportError(f"Cannot read column {column!r} from {path.name}: {exc}") from exc
+        series = read_table(path, columns=[column])[column]
+    except Exception as exc:  # any reader error becomes a report-planning error
+        raise ReportError(f"Cannot list the {column!r} values: {exc}") from exc
     missing = int(series.isna().sum())
     if missing:
         warnings.warn(

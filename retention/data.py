@@ -14,6 +14,7 @@ and counted in the report, which travels with the frame as ``tx.attrs["validatio
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -33,8 +34,10 @@ _READERS = {
     ".parquet": pd.read_parquet,
     ".pq": pd.read_parquet,
     ".xlsx": pd.read_excel,
+    ".xlsm": pd.read_excel,
     ".xls": pd.read_excel,
 }
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 
 
 @dataclass(frozen=True)
@@ -97,16 +100,36 @@ class ValidationReport:
         )
 
 
-def _read(source: str | PathLike, read_kwargs: dict, text_columns: list[str]) -> pd.DataFrame:
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"No transaction file at {str(path)!r}.")
+def read_table(
+    path: str | PathLike, *, columns: Sequence[str] | None = None, **read_kwargs
+) -> pd.DataFrame:
+    """Read a CSV/TSV/TXT (optionally compressed), Parquet or Excel file by its extension.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    columns : list of str, optional
+        Read only these columns; a missing one raises a ValueError naming it and listing
+        the columns present.
+    **read_kwargs
+        Passed to the pandas reader.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "tx.csv"
+    >>> _ = csv.write_text("customer_id,channel\\n1,web\\n2,store\\n")
+    >>> read_table(csv, columns=["channel"])["channel"].tolist()
+    ['web', 'store']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No file at {str(path)!r}.")
     suffixes = [s.lower() for s in path.suffixes]
-    suffix = (
-        suffixes[-2]
-        if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz")
-        else (suffixes[-1] if suffixes else "")
-    )
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
     reader = _READERS.get(suffix)
     if reader is None:
         raise ValueError(
@@ -114,17 +137,40 @@ def _read(source: str | PathLike, read_kwargs: dict, text_columns: list[str]) ->
             f"{', '.join(sorted(_READERS))} or pass a DataFrame."
         )
     if path.stat().st_size == 0:
-        raise ValueError(f"The file {str(path)!r} is empty (0 bytes): no transactions to load.")
-    kwargs = dict(read_kwargs)
-    if reader is not pd.read_parquet:
-        # identifiers are text: keep leading zeros ("00042") as written
-        kwargs.setdefault("dtype", {c: str for c in text_columns})
+        raise ValueError(f"The file {str(path)!r} is empty (0 bytes).")
     if suffix == ".tsv":
-        kwargs.setdefault("sep", "\t")
+        read_kwargs.setdefault("sep", "\t")
     try:
-        return reader(path, **kwargs)
+        if columns is None:
+            return reader(path, **read_kwargs)
+        if reader is pd.read_parquet:
+            import pyarrow.parquet as pq
+
+            header = pd.DataFrame(columns=pq.read_schema(path).names)
+        elif reader is pd.read_csv:
+            header = reader(path, nrows=0, **read_kwargs)
+        else:
+            frame = reader(path, **read_kwargs)
+            header = frame.iloc[:0]
+        require_columns(header, list(columns), what=path.name)
+        if reader is pd.read_parquet:
+            return reader(path, columns=list(columns), **read_kwargs)
+        if reader is pd.read_csv:
+            return reader(path, usecols=list(columns), **read_kwargs)
+        return frame[list(columns)]
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"The file {str(path)!r} is empty: no header and no rows.") from exc
+
+
+def _read(source: str | PathLike, read_kwargs: dict, text_columns: list[str]) -> pd.DataFrame:
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"No transaction file at {str(path)!r}.")
+    kwargs = dict(read_kwargs)
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        # identifiers are text: keep leading zeros ("00042") as written
+        kwargs.setdefault("dtype", {c: str for c in text_columns})
+    return read_table(path, **kwargs)
 
 
 def load_transactions(

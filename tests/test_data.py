@@ -174,3 +174,21 @@ def test_whitespace_separated_file_with_reader_options(tmp_path):
     assert tx["customer_id"].tolist() == ["00001", "00002"]
     assert tx["revenue"].sum() == pytest.approx(88.77)
     assert "cds" in tx.columns
+
+
+def test_a_misspelt_column_gets_a_suggestion(raw):
+    with pytest.raises(ValueError, match=r"missing column\(s\) 'usr'.*Did you mean 'user'\?"):
+        load_transactions(raw, customer="usr", date="day", amount="total")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_read_table_reads_only_the_columns_asked_for(tmp_path, raw, suffix):
+    from retention.data import read_table
+
+    path = tmp_path / f"tx{suffix}"
+    {".csv": raw.to_csv, ".parquet": raw.to_parquet, ".xlsx": raw.to_excel}[suffix](
+        path, **({} if suffix == ".parquet" else {"index": False})
+    )
+    assert list(read_table(path, columns=["channel"]).columns) == ["channel"]
+    with pytest.raises(ValueError, match=r"missing column\(s\) 'chanel'.*Did you mean 'channel'"):
+        read_table(path, columns=["chanel"])

@@ -328,7 +328,7 @@ def test_dry_run_lists_reports(work: Path, capsys) -> None:
 
 
 def test_by_errors_are_clear(work: Path) -> None:
-    with pytest.raises(ReportError, match=r"no column 'chanel'; did you mean 'channel'"):
+    with pytest.raises(ReportError, match=r"missing column\(s\) 'chanel'.*Did you mean 'channel'"):
         plan_reports([summary_nb(work)], by="chanel")
     with pytest.raises(ReportError, match="declare segment_column and segment_value"):
         plan_reports([fragile_nb(work)], by="channel")
