@@ -10,7 +10,7 @@ over 2021-2023, lognormal revenue with 3 % refunds, rows sorted by date) is buil
 subprocess for each variant, which then computes the monthly retention matrix ``--repeat``
 times:
 
-* ``retention``: ``retention.cohorts.retention_matrix(tx, "M")`` (the full cohort table:
+* ``retention``: ``retention.metrics.cohorts.retention_matrix(tx, "M")`` (the full cohort table:
   customers, orders, revenue, observability; then the pivot);
 * ``duckdb``: hand-written SQL over the in-memory DataFrame (first month per customer,
   distinct active customer-months, count by cohort x offset), pivoted and normalised in
@@ -102,7 +102,7 @@ def make_transactions(
 
 
 def run_retention(tx: pd.DataFrame) -> pd.DataFrame:
-    from retention.cohorts import retention_matrix  # imported before timing, see worker()
+    from retention.metrics.cohorts import retention_matrix  # imported before timing, see worker()
 
     return retention_matrix(tx, "M")
 
@@ -150,7 +150,7 @@ RUNNERS = {"retention": run_retention, "duckdb": run_duckdb, "pandas": run_panda
 
 def worker(args: argparse.Namespace) -> None:
     if args.worker == "retention":
-        import retention.cohorts  # noqa: F401  (import time is not part of the measure)
+        import retention.metrics.cohorts  # noqa: F401  (import time is not part of the measure)
     elif args.worker == "duckdb":
         import duckdb  # noqa: F401
     tx = make_transactions(args.transactions, args.customers, args.seed, args.ids)

@@ -121,7 +121,7 @@ def worker(step: str, directory: Path, repeats: int) -> dict:
                              for c in ("frequency", "recency", "T")})
     if step == "rfm":
         sys.path.insert(0, str(REPO))
-        from retention.rfm import rfm_summary
+        from retention.metrics.rfm import rfm_summary
 
         def run():
             return rfm_summary(data, "D")

@@ -9,8 +9,8 @@ Examples
 0.4
 """
 
-from . import periods
-from .clv import (
+from retention import periods
+from retention.metrics.value import (
     calibration_vs_holdout,
     churn_risk,
     clv_highlights,
@@ -27,7 +27,7 @@ from .clv import (
     top_share,
     value_deciles,
 )
-from .clv_plots import (
+from retention.plotting.value import (
     plot_calibration_vs_holdout,
     plot_concentration,
     plot_cumulative_transactions,
@@ -35,9 +35,9 @@ from .clv_plots import (
     plot_frequency_recency_matrix,
     plot_value_by_group,
 )
-from .cohorts import cohort_table, pivot_cohorts, retention_matrix, weighted_average_retention
-from .data import ValidationReport, load_transactions
-from .formulas import (
+from retention.metrics.cohorts import cohort_table, pivot_cohorts, retention_matrix, weighted_average_retention
+from retention.io.load import ValidationReport, load_transactions
+from retention.metrics.formulas import (
     annualize_churn,
     average_order_value,
     churn_rate,
@@ -47,8 +47,8 @@ from .formulas import (
     repeat_customer_rate,
     retention_rate,
 )
-from .kpis import period_metrics
-from .models import (
+from retention.metrics.kpis import period_metrics
+from retention.models import (
     BetaGeo,
     ConvergenceError,
     GammaGamma,
@@ -56,15 +56,15 @@ from .models import (
     ShiftedBetaGeometric,
     predict_clv,
 )
-from .plots import (
+from retention.plotting.cohorts import (
     plot_cohort_heatmap,
     plot_cumulative_revenue,
     plot_layer_cake,
     plot_retention_curves,
 )
-from .rfm import calibration_and_holdout, rfm_summary
-from .sample import sample_transactions
-from .survey import NPSResult, csat, csi, nps
+from retention.metrics.rfm import calibration_and_holdout, rfm_summary
+from retention.io.sample import sample_transactions
+from retention.metrics.survey import NPSResult, csat, csi, nps
 
 __version__ = "0.1.0"
 

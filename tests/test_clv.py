@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from matplotlib.collections import QuadMesh
 
 import retention as rt
-from retention.clv import (
+from retention.metrics.value import (
     calibration_vs_holdout,
     churn_risk,
     clv_highlights,
@@ -31,7 +31,7 @@ from retention.clv import (
     top_share,
     value_deciles,
 )
-from retention.clv_plots import (
+from retention.plotting.value import (
     plot_calibration_vs_holdout,
     plot_concentration,
     plot_cumulative_transactions,

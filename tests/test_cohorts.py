@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retention import reductions
-from retention.cohorts import (
+from retention.engine import frame as reductions
+from retention.metrics.cohorts import (
     MEASURES,
     cohort_table,
     pivot_cohorts,

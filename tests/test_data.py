@@ -5,7 +5,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from retention.data import load_transactions
+from retention.io.load import load_transactions
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ def test_a_misspelt_column_gets_a_suggestion(raw):
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
 def test_read_table_reads_only_the_columns_asked_for(tmp_path, raw, suffix):
-    from retention.data import read_table
+    from retention.io.load import read_table
 
     path = tmp_path / f"tx{suffix}"
     {".csv": raw.to_csv, ".parquet": raw.to_parquet, ".xlsx": raw.to_excel}[suffix](

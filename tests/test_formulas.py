@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retention.formulas import (
+from retention.metrics.formulas import (
     annualize_churn,
     average_order_value,
     churn_rate,

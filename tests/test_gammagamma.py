@@ -13,7 +13,7 @@ from scipy import optimize
 
 from retention.models import BetaGeo, GammaGamma, NotFittedError, predict_clv
 from retention.models.gammagamma import _GammaGammaLikelihood
-from retention.rfm import rfm_summary
+from retention.metrics.rfm import rfm_summary
 
 CDNOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cdnow"
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retention.kpis import period_metrics
+from retention.metrics.kpis import period_metrics
 
 
 def log(rows):

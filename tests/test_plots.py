@@ -1,4 +1,4 @@
-"""Tests of retention.plots, asserting on the contents of the returned Axes."""
+"""Tests of retention.plotting.cohorts, asserting on the contents of the returned Axes."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.collections import QuadMesh
 
-from retention.plots import (
+from retention.plotting.cohorts import (
     plot_cohort_heatmap,
     plot_cumulative_revenue,
     plot_layer_cake,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retention import reductions
+from retention.engine import frame as reductions
 from retention.periods import period_codes
-from retention.reductions import check_columns, cohort_activity, customer_periods
+from retention.engine.frame import check_columns, cohort_activity, customer_periods
 
 
 @pytest.mark.parametrize("freq", ["D", "W", "M", "Q"])
@@ -168,9 +168,9 @@ def test_customer_periods_matches_brute_force(tx, freq, include_refunds, sorted_
 
 def test_one_purchase_rule_for_every_table():
     """Zero-value orders are purchases and refunds are not, in every table alike."""
-    from retention.cohorts import cohort_table
-    from retention.kpis import period_metrics
-    from retention.rfm import rfm_summary
+    from retention.metrics.cohorts import cohort_table
+    from retention.metrics.kpis import period_metrics
+    from retention.metrics.rfm import rfm_summary
 
     tx = pd.DataFrame(
         {

@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from retention import batch, publish
-from retention.batch import (
+from retention.reports import batch, publish
+from retention.reports.batch import (
     CommandLineValue,
     ReportError,
     notebook_parameters,
@@ -25,7 +25,7 @@ from retention.batch import (
     value_matches,
 )
 from retention.cli import main
-from retention.publish import SUMMARY_MIME_TYPE, IndexEntry, read_summary, render_index_html
+from retention.reports.publish import SUMMARY_MIME_TYPE, IndexEntry, read_summary, render_index_html
 
 DATA = Path(__file__).parent / "data"
 ALL_ROWS = {"customers": 5, "orders": 6, "revenue": 94.75, "segment": None}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retention.batch import run_reports
+from retention.reports.batch import run_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT_REPORT = ROOT / "notebooks" / "cohort_retention_report.ipynb"

@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from retention.cohorts import cohort_table
-from retention.reporting import cohort_highlights, describe_cohorts, select_segment
+from retention.metrics.cohorts import cohort_table
+from retention.reports.narrative import cohort_highlights, describe_cohorts, select_segment
 
 TX = pd.DataFrame(
     {

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retention.rfm import calibration_and_holdout, rfm_summary
+from retention.metrics.rfm import calibration_and_holdout, rfm_summary
 
 
 def make_tx(rows: list[tuple]) -> pd.DataFrame:

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention.sample import CHANNELS, COUNTRIES, sample_transactions
+from retention.io.sample import CHANNELS, COUNTRIES, sample_transactions
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CSV = ROOT / "data" / "sample_transactions.csv"
 # The documented call that generated data/sample_transactions.csv (see data/README.md):
-#   python -m retention.sample --customers 3000 --seed 42 --output data/sample_transactions.csv
+#   python -m retention.io.sample --customers 3000 --seed 42 --output data/sample_transactions.csv
 SAMPLE_CALL = {"n_customers": 3000, "seed": 42}
 
 COLUMNS = ["customer_id", "order_id", "order_date", "revenue", "channel", "country"]
@@ -164,7 +164,7 @@ def test_committed_csv_matches_documented_call():
 
 
 def test_command_line_writes_the_same_file(tmp_path):
-    from retention.sample import _main
+    from retention.io.sample import _main
 
     out = tmp_path / "tx.csv"
     _main(["--customers", "3000", "--seed", "42", "--output", str(out)])

@@ -153,8 +153,9 @@ def test_summary_and_errors_match_the_other_models() -> None:
     """``summary`` is the same property, with the same columns, on every fitted model."""
     assert isinstance(ShiftedBetaGeometric.summary, property)
     assert ShiftedBetaGeometric.summary is BetaGeo.summary is GammaGamma.summary
+    rng = np.random.default_rng(1)
     spend = pd.DataFrame(
-        {"frequency": [1, 2, 3, 5, 2, 4], "monetary_value": [20.0, 35.0, 15.0, 30.0, 50.0, 22.0]}
+        {"frequency": rng.integers(1, 6, 300), "monetary_value": rng.gamma(4.0, 10.0, 300)}
     )
     sbg = ShiftedBetaGeometric().fit(_counts(REGULAR))
     assert list(sbg.summary.columns) == list(GammaGamma().fit(spend).summary.columns)

@@ -1,4 +1,4 @@
-"""Tests of the survey metrics (retention.survey)."""
+"""Tests of the survey metrics (retention.metrics.survey)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retention.survey import NPSResult, csat, csi, nps
+from retention.metrics.survey import NPSResult, csat, csi, nps
 
 # 5 promoters (9, 10), 3 passives (7, 8), 2 detractors (0..6): NPS = 50% - 20% = 30.
 TEN = [10, 10, 9, 9, 9, 8, 7, 7, 3, 0]

@@ -6,11 +6,11 @@
 * :class:`ShiftedBetaGeometric` — sBG contractual retention.
 """
 
-from ._base import ConvergenceError, NotFittedError
-from .betageo import BetaGeo
-from .clv import predict_clv
-from .gammagamma import GammaGamma
-from .sbg import ShiftedBetaGeometric
+from retention.models.base import ConvergenceError, NotFittedError
+from retention.models.betageo import BetaGeo
+from retention.models.clv import predict_clv
+from retention.models.gammagamma import GammaGamma
+from retention.models.sbg import ShiftedBetaGeometric
 
 __all__ = [
     "BetaGeo",

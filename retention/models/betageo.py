@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ._base import (
+from retention.models.base import (
     FittedModel,
     bad_rows,
     broadcast_inputs,

@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..periods import PERIOD_DAYS, normalize_freq
-from ._base import summary_columns
-from .betageo import BetaGeo
-from .gammagamma import GammaGamma
+from retention.periods import PERIOD_DAYS, normalize_freq
+from retention.models.base import summary_columns
+from retention.models.betageo import BetaGeo
+from retention.models.gammagamma import GammaGamma
 
 __all__ = ["predict_clv"]
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ._base import (
+from retention.models.base import (
     FittedModel,
     bad_rows,
     broadcast_inputs,
@@ -78,13 +78,16 @@ class GammaGamma(FittedModel):
 
     Examples
     --------
-    >>> import pandas as pd
     >>> from retention.models import GammaGamma
-    >>> data = pd.DataFrame({"frequency": [1, 2, 3, 5, 2, 4, 0],
-    ...                      "monetary_value": [20.0, 35.0, 15.0, 30.0, 50.0, 22.0, 0.0]})
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> data = pd.DataFrame({"frequency": rng.integers(1, 6, 300),
+    ...                      "monetary_value": rng.gamma(4.0, 10.0, 300)})
+    >>> data.loc[len(data)] = [0, 0.0]   # a one-time buyer: not part of the fit
     >>> ggf = GammaGamma().fit(data)
     >>> ggf.n_customers_, ggf.n_excluded_
-    (6.0, 1)
+    (300.0, 1)
     """
 
     _param_names = ("p", "q", "v")
@@ -122,9 +125,11 @@ class GammaGamma(FittedModel):
 
         Examples
         --------
+        >>> import numpy as np
         >>> import pandas as pd
-        >>> data = pd.DataFrame({"frequency": [1, 2, 3, 5, 2, 4],
-        ...                      "monetary_value": [20.0, 35.0, 15.0, 30.0, 50.0, 22.0]})
+        >>> rng = np.random.default_rng(1)
+        >>> data = pd.DataFrame({"frequency": rng.integers(1, 6, 300),
+        ...                      "monetary_value": rng.gamma(4.0, 10.0, 300)})
         >>> sorted(GammaGamma().fit(data).params_)
         ['p', 'q', 'v']
         """

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from .._checks import examples
-from ._base import ConvergenceError, FittedModel
+from retention.checks import examples
+from retention.models.base import ConvergenceError, FittedModel
 
 __all__ = ["ShiftedBetaGeometric"]
 

@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 KERNELSPEC = {"name": "retention", "display_name": "retention", "language": "python"}
 LANGUAGE_INFO = {"name": "python"}
 
-# Key figures, in the plain-IPython form of the convention (retention.publish docstring).
+# Key figures, in the plain-IPython form of the convention (retention.reports.publish docstring).
 RECORD_SUMMARY = """\
 from IPython.display import display
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .periods import normalize_freq, period_end, period_labels
-from .reductions import period_activity
+from retention.periods import normalize_freq, period_end, period_labels
+from retention.engine.frame import period_activity
 
 #: Default inactivity window, in periods of each grain (about three months).
 DEFAULT_WINDOW = {"D": 90, "W": 13, "M": 3, "Q": 1}
@@ -45,7 +45,7 @@ def period_metrics(
     tx : DataFrame
         Transactions (see :func:`retention.load_transactions`). Rows with an amount >= 0
         are purchases (a zero-value order is still an order; the rule of every table,
-        :func:`retention.reductions.is_purchase`); negative rows (refunds) count in revenue
+        :func:`retention.engine.frame.is_purchase`); negative rows (refunds) count in revenue
         but do not make a customer active.
     freq : {"D", "W", "M", "Q"}
         Period grain.

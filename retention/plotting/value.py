@@ -1,6 +1,6 @@
 """Plots of the CLV breakdowns and of the BG/NBD diagnostics.
 
-Axes-level, in the seaborn sense: each function takes a table from :mod:`retention.clv` (or
+Axes-level, in the seaborn sense: each function takes a table from :mod:`retention.metrics.value` (or
 per-customer data and a column name), draws on ``ax`` (a new figure when ``ax`` is None),
 passes extra keyword arguments through to the underlying matplotlib/seaborn call and
 returns the Axes. Shares are fractions in the data and percentages on the axes.
@@ -17,10 +17,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-from ._checks import require_columns
-from .clv import concentration_curve, top_share
-from .periods import UNIT_NAMES
-from .plots import (
+from retention.checks import require_columns
+from retention.metrics.value import concentration_curve, top_share
+from retention.periods import UNIT_NAMES
+from retention.plotting.cohorts import (
     AVERAGE_COLOR,
     HEATMAP_CMAP,
     HIGHLIGHT_COLOR,
@@ -77,7 +77,7 @@ def _lower_label(name: str) -> str:
 
 
 def _check(table: Any, columns: Sequence[str], func: str, made_by: str) -> None:
-    """The table is a DataFrame with ``columns`` (see :func:`retention._checks.require_columns`)
+    """The table is a DataFrame with ``columns`` (see :func:`retention.checks.require_columns`)
     and at least one row."""
     require_columns(table, columns, what=f"{func}: the table", hint=f"Build it with {made_by}.")
     if table.empty:
@@ -112,7 +112,7 @@ def plot_calibration_vs_holdout(
     Parameters
     ----------
     table : DataFrame
-        :func:`retention.clv.calibration_vs_holdout` output.
+        :func:`retention.metrics.value.calibration_vs_holdout` output.
     ax : matplotlib Axes, optional
         Axes to draw on; by default a new figure.
     show_counts : bool, default True
@@ -137,7 +137,7 @@ def plot_calibration_vs_holdout(
     """
     func = "plot_calibration_vs_holdout"
     _check(table, ["label", "customers", "actual", "expected"], func,
-           "retention.clv.calibration_vs_holdout")
+           "retention.metrics.value.calibration_vs_holdout")
     ax = _new_axes(ax, (8.0, 4.5))
     x = np.arange(len(table))
     ax.plot(x, table["actual"].to_numpy(dtype=float), label="actual",
@@ -174,13 +174,13 @@ def plot_frequency_recency_matrix(
 
     Both of lifetimes' ``plot_frequency_recency_matrix`` and ``plot_probability_alive_matrix``:
     the kind comes from ``matrix.attrs["kind"]`` (set by
-    :func:`retention.clv.frequency_recency_matrix`). Frequency grows upwards; impossible
+    :func:`retention.metrics.value.frequency_recency_matrix`). Frequency grows upwards; impossible
     histories (NaN) are blank.
 
     Parameters
     ----------
     matrix : DataFrame
-        :func:`retention.clv.frequency_recency_matrix` output.
+        :func:`retention.metrics.value.frequency_recency_matrix` output.
     ax : matplotlib Axes, optional
         Axes to draw on; by default a new figure.
     annot : bool, default False
@@ -200,7 +200,7 @@ def plot_frequency_recency_matrix(
 
     Examples
     --------
-    >>> from retention.clv import frequency_recency_matrix
+    >>> from retention.metrics.value import frequency_recency_matrix
     >>> from retention.models import BetaGeo
     >>> bgf = BetaGeo()
     >>> bgf.params_ = {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43}
@@ -265,7 +265,7 @@ def plot_cumulative_transactions(
     Parameters
     ----------
     table : DataFrame
-        :func:`retention.clv.expected_cumulative_transactions` output.
+        :func:`retention.metrics.value.expected_cumulative_transactions` output.
     ax : matplotlib Axes, optional
         Axes to draw on; by default a new figure.
     incremental : bool, default False
@@ -294,7 +294,7 @@ def plot_cumulative_transactions(
     """
     func = "plot_cumulative_transactions"
     cols = ["actual_increment", "expected_increment"] if incremental else ["actual", "expected"]
-    _check(table, ["date", *cols], func, "retention.clv.expected_cumulative_transactions")
+    _check(table, ["date", *cols], func, "retention.metrics.value.expected_cumulative_transactions")
     ax = _new_axes(ax, (9.0, 4.5))
     if incremental and "partial" in table.columns:
         table = table[~table["partial"].astype(bool)]  # a partial last interval looks like a drop
@@ -389,8 +389,8 @@ def plot_value_by_group(
     Parameters
     ----------
     table : DataFrame
-        One row per group: :func:`retention.clv.historical_value`,
-        :func:`retention.clv.predicted_value`, or the two merged on the group column.
+        One row per group: :func:`retention.metrics.value.historical_value`,
+        :func:`retention.metrics.value.predicted_value`, or the two merged on the group column.
     value : str or list of str, default "clv_per_customer"
         Column(s) to draw, e.g. ``["revenue_per_customer", "clv_per_customer"]``.
     ax : matplotlib Axes, optional
@@ -427,7 +427,7 @@ def plot_value_by_group(
     require_columns(table, what=f"{func}: the table")
     by = by if by is not None else table.columns[0]
     _check(table, [by, *columns], func,
-           "retention.clv.historical_value or retention.clv.predicted_value")
+           "retention.metrics.value.historical_value or retention.metrics.value.predicted_value")
     non_numeric = [c for c in columns if not pd.api.types.is_numeric_dtype(table[c])]
     if non_numeric:
         raise ValueError(f"{func}: value column(s) {non_numeric} are not numeric.")
@@ -455,7 +455,7 @@ def plot_deciles(
     Parameters
     ----------
     deciles : DataFrame
-        :func:`retention.clv.value_deciles` output.
+        :func:`retention.metrics.value.value_deciles` output.
     value : str or list of str, default "share_of_value"
         Column(s) to draw, e.g. ``["share_of_value", "revenue_share"]`` to compare the
         predicted value with a ``compare`` column.
@@ -477,7 +477,7 @@ def plot_deciles(
     Examples
     --------
     >>> import pandas as pd
-    >>> from retention.clv import value_deciles
+    >>> from retention.metrics.value import value_deciles
     >>> d = value_deciles(pd.Series(range(1, 21), name="clv", dtype=float))
     >>> ax = plot_deciles(d)
     >>> len(ax.patches)
@@ -485,7 +485,7 @@ def plot_deciles(
     """
     func = "plot_deciles"
     columns = [value] if isinstance(value, str) else list(value)
-    _check(deciles, ["decile", *columns], func, "retention.clv.value_deciles")
+    _check(deciles, ["decile", *columns], func, "retention.metrics.value.value_deciles")
     ax = _new_axes(ax, (8.0, 4.5))
     names = {"share_of_value": f"Share of {_lower_label(deciles.attrs.get('value', 'value'))}"}
     names.update(labels or {})

@@ -6,7 +6,7 @@ vectorised NumPy passes over integer keys:
 
 * customers are turned into integer *slots* once (``id - min(id)`` when the ids are integers
   in a dense range, :func:`pandas.factorize` otherwise; the same encoder as every other
-  table, :func:`retention._checks.encode_customers`);
+  table, :func:`retention.checks.encode_customers`);
 * a row is a purchase by one rule everywhere, :func:`is_purchase` (revenue >= 0; negative
   rows are refunds);
 * dates are turned into integer day numbers, and days into period indexes through a small
@@ -38,7 +38,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from retention._checks import (
+from retention.checks import (
     IdCodes,
     amount_values,
     bad_rows,
@@ -75,7 +75,7 @@ _BITMAP_BYTES_PER_ROW = 8  # or this many per transaction row; else keys are sor
 # --------------------------------------------------------------------------------------
 
 
-#: Former name of :func:`retention._checks.require_columns`, kept importable.
+#: Former name of :func:`retention.checks.require_columns`, kept importable.
 check_columns = require_columns
 
 
@@ -386,7 +386,7 @@ def cohort_activity(
 ) -> CohortActivity:
     """Count active customers, orders and revenue per acquisition cohort and period offset.
 
-    The one pass behind :func:`retention.cohorts.cohort_table`. A customer's cohort is the
+    The one pass behind :func:`retention.metrics.cohorts.cohort_table`. A customer's cohort is the
     period of their first *qualifying* transaction (a purchase, revenue >= 0, see
     :func:`is_purchase`; or any row when ``include_refunds``) over the whole log. With
     ``by``, a customer belongs to the segment given by the ``by`` value(s) on that first
@@ -813,7 +813,7 @@ def period_activity(
 ) -> PeriodActivity:
     """Distinct (customer, period) purchase pairs, and orders and revenue per period.
 
-    The one pass behind :func:`retention.kpis.period_metrics`. In SQL (monthly)::
+    The one pass behind :func:`retention.metrics.kpis.period_metrics`. In SQL (monthly)::
 
         SELECT DISTINCT customer_id, date_trunc('month', order_date) AS p
         FROM tx WHERE revenue >= 0 ORDER BY 1, 2
@@ -921,7 +921,7 @@ def customer_totals(
 ) -> CustomerTotals:
     """Each customer's first and last purchase, segment, orders and net revenue.
 
-    The one pass behind :func:`retention.clv.customer_history`. In SQL::
+    The one pass behind :func:`retention.metrics.value.customer_history`. In SQL::
 
         SELECT customer_id,
                min(order_date) FILTER (WHERE revenue >= 0) AS first_purchase,

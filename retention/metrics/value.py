@@ -30,10 +30,10 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._checks import bad_rows, date_values, require_columns
-from .models import BetaGeo, GammaGamma, predict_clv
-from .periods import PERIOD_DAYS, UNIT_NAMES, normalize_freq, period_codes, period_end
-from .reductions import customer_totals, period_activity
+from retention.checks import bad_rows, date_values, require_columns
+from retention.models import BetaGeo, GammaGamma, predict_clv
+from retention.periods import PERIOD_DAYS, UNIT_NAMES, normalize_freq, period_codes, period_end
+from retention.engine.frame import customer_totals, period_activity
 
 __all__ = [
     "calibration_vs_holdout",
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------------
-# input checks (the wording of :mod:`retention._checks`)
+# input checks (the wording of :mod:`retention.checks`)
 # --------------------------------------------------------------------------------------------
 
 
@@ -143,11 +143,11 @@ def customer_history(
     """One row per customer: acquisition cohort, segment at the first purchase, orders, revenue.
 
     The same rules as :func:`retention.cohort_table`: a *purchase* is a row with revenue
-    >= 0 (:func:`retention.reductions.is_purchase`), a customer's cohort is the ``freq``
+    >= 0 (:func:`retention.engine.frame.is_purchase`), a customer's cohort is the ``freq``
     period of their first purchase, and their segment is the value of each ``segments``
     column on that first purchase (the row that comes first in ``tx`` among purchases at
     the same time). Revenue is net: refunds count. The one pass over the transactions is
-    :func:`retention.reductions.customer_totals`.
+    :func:`retention.engine.frame.customer_totals`.
 
     Parameters
     ----------
@@ -312,7 +312,7 @@ def historical_value(
     """
     cols = _group_columns(by)
     require_columns(history, [*cols, revenue, orders], what="the customer history",
-                    hint="Build it with retention.clv.customer_history(tx, segments=[...]).")
+                    hint="Build it with retention.metrics.value.customer_history(tx, segments=[...]).")
     rev = _numeric(history, revenue, "the customer history")
     n_orders = _numeric(history, orders, "the customer history", nonnegative=True)
     frame = history[cols].assign(_customers=1, _orders=n_orders, _revenue=rev)

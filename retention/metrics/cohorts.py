@@ -5,13 +5,13 @@ A customer's *cohort* is the period of their first purchase over the whole trans
 one tidy row per (segment, cohort, k); :func:`retention_matrix` pivots it into the familiar
 triangle (cohorts down, offsets across) and :func:`weighted_average_retention` gives the
 average curve over cohorts. The heavy lifting is one pass over the transactions,
-:func:`retention.reductions.cohort_activity`; everything here works on small tables.
+:func:`retention.engine.frame.cohort_activity`; everything here works on small tables.
 
 Definitions
 -----------
 Qualifying transaction
     A purchase: a row with revenue >= 0, a zero-value order included
-    (:func:`retention.reductions.is_purchase`, the rule of every table); with
+    (:func:`retention.engine.frame.is_purchase`, the rule of every table); with
     ``include_refunds=True``, any row. Only qualifying rows make a customer active and count
     as orders; refunds (negative revenue) always count in revenue.
 Period offset k (``periods="calendar"``)
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from retention.periods import normalize_freq, period_labels, period_start
-from retention.reductions import (
+from retention.engine.frame import (
     AMOUNT,
     CUSTOMER,
     DATE,

@@ -27,7 +27,7 @@ customers still active), so a million customers take seconds.
 
 Run as a module to write a CSV file::
 
-    python -m retention.sample --customers 3000 --seed 42 --output data/sample_transactions.csv
+    python -m retention.io.sample --customers 3000 --seed 42 --output data/sample_transactions.csv
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ def _labels(names: Sequence[str], codes: np.ndarray) -> pd.Series:
 
 def _main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m retention.sample",
+        prog="python -m retention.io.sample",
         description="Write a synthetic e-commerce transaction log as CSV.",
     )
     parser.add_argument("--customers", type=int, default=2000, help="number of customers")

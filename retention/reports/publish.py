@@ -1,7 +1,7 @@
 """Publish executed report notebooks: key figures, HTML without code, and an index page.
 
 This module is the second half of ``retention report`` (the first half, running the
-notebooks, is :mod:`retention.batch`). It is also what a report notebook imports to
+notebooks, is :mod:`retention.reports.batch`). It is also what a report notebook imports to
 record its key figures, so it imports nothing heavy at module level.
 
 Key-figure convention
@@ -14,7 +14,7 @@ helper, usually in the notebook's last cell:
 
 .. code-block:: python
 
-    from retention.publish import record_summary
+    from retention.reports.publish import record_summary
 
     record_summary(customers=n_customers, retention_rate=crr, revenue=total_revenue)
 

@@ -205,7 +205,7 @@ def nps(scores: Any, *, confidence: float = 0.95, dropna: bool = False) -> NPSRe
 
     Examples
     --------
-    >>> from retention.survey import nps
+    >>> from retention.metrics.survey import nps
     >>> result = nps([10, 10, 9, 9, 9, 8, 7, 7, 3, 0])
     >>> result.value, result.promoters, result.passives, result.detractors
     (30.0, 5, 3, 2)
@@ -290,7 +290,7 @@ def csat(
 
     Examples
     --------
-    >>> from retention.survey import csat
+    >>> from retention.metrics.survey import csat
     >>> csat([5, 4, 4, 3, 2, 5, 1, 4])
     0.625
     >>> csat([9, 10, 7, 8, 3], satisfied=range(8, 11), scale=(0, 10))
@@ -365,7 +365,7 @@ def csi(
     Examples
     --------
     >>> import pandas as pd
-    >>> from retention.survey import csi
+    >>> from retention.metrics.survey import csi
     >>> csi([5, 4, 3, 4])
     75.0
     >>> ratings = pd.DataFrame({"price": [3, 2, 4], "support": [5, 4, 5]})

@@ -15,7 +15,7 @@ Refunds (negative revenue) are handled as follows, and everything set aside is c
 
 * a row with revenue >= 0 is a purchase (a zero-value order is still an order, as in
   lifetimes and in the published CDNOW analyses); this is the rule of every table in the
-  package, :func:`retention.reductions.is_purchase`;
+  package, :func:`retention.engine.frame.is_purchase`;
 * a refund in a period where the customer also purchased is netted into that occasion's value;
 * a period with only refunds is *not* a purchase occasion, and its amount is left out of
   ``monetary_value`` (``attrs["n_refund_only_periods"]``, ``attrs["refund_only_amount"]``);
@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._checks import amount_values, date_values, encode_customers, require_columns
-from .periods import PERIOD_DAYS, normalize_freq, period_codes
-from .reductions import is_purchase
+from retention.checks import amount_values, date_values, encode_customers, require_columns
+from retention.periods import PERIOD_DAYS, normalize_freq, period_codes
+from retention.engine.frame import is_purchase
 
 __all__ = ["calibration_and_holdout", "rfm_summary"]
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import require_columns
-from .reductions import customer_totals
+from retention.io.load import require_columns
+from retention.engine.frame import customer_totals
 
 
 def select_segment(

@@ -2,7 +2,7 @@
 
 * input checks on a per-customer summary, with errors that name the column, the count of bad
   rows and a few of their index labels (the wording of every check in the package,
-  :mod:`retention._checks`);
+  :mod:`retention.checks`);
 * collapsing identical rows into weights;
 * maximum likelihood on log-parameters with :func:`scipy.optimize.minimize` and an analytic
   gradient, a convergence check, and standard errors from the Hessian of the log-likelihood.
@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .._checks import bad_rows, examples, require_columns
+from retention.checks import bad_rows, examples, require_columns
 
 #: Optimisation runs on log-parameters kept inside this box; a maximum on its edge means the
 #: data do not identify the model.
 LOG_BOUND = 25.0
+#: Largest standard error of a log-parameter (se / value) that still counts as identified.
+MAX_LOG_SE = 10.0
 
 
 class ConvergenceError(RuntimeError):
@@ -303,8 +305,11 @@ class FittedModel:
         self.params_ = dict(zip(names, map(float, theta), strict=True))
         self.log_likelihood_ = float(-neg_ll_grad(theta)[0])
         se = hessian_standard_errors(neg_ll_grad, theta)
-        if np.isnan(se).any():
-            bad = [n for n, e in zip(names, se, strict=True) if np.isnan(e)]
+        # flat: no curvature, or a log-scale standard error so wide that the data allow the
+        # parameter to be anything over many orders of magnitude
+        flat = np.isnan(se) | (se / theta > MAX_LOG_SE)
+        if flat.any():
+            bad = [n for n, f in zip(names, flat, strict=True) if f]
             estimates = {n: float(f"{t:.6g}") for n, t in zip(names, theta, strict=True)}
             raise ConvergenceError(
                 f"{type(self).__name__} fit did not reach a proper maximum: the likelihood is "
@@ -322,10 +327,12 @@ class FittedModel:
 
         Examples
         --------
-        >>> import pandas as pd
         >>> from retention.models import GammaGamma
-        >>> data = pd.DataFrame({"frequency": [1, 2, 3, 5, 2, 4], "monetary_value":
-        ...                      [20.0, 35.0, 15.0, 30.0, 50.0, 22.0]})
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> data = pd.DataFrame({"frequency": rng.integers(1, 6, 300),
+        ...                      "monetary_value": rng.gamma(4.0, 10.0, 300)})
         >>> list(GammaGamma().fit(data).summary.columns)
         ['coef', 'se', 'lower_95', 'upper_95']
         """

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._checks import examples, require_columns
+from retention.checks import examples, require_columns
 
 __all__ = ["CANONICAL", "Finding", "ValidationReport", "load_transactions", "require_columns"]
 

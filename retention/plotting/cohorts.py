@@ -23,7 +23,7 @@ from matplotlib.cbook import normalize_kwargs
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter, StrMethodFormatter
 
-from ._checks import require_columns
+from retention.checks import require_columns
 
 __all__ = [
     "plot_cohort_heatmap",

@@ -3,7 +3,7 @@
 This is the engine behind ``retention report``. :func:`run_reports` plans the reports,
 checks every parameter against the notebook's declarations *before* anything runs,
 executes each report with papermill, publishes HTML and writes the index page (see
-:mod:`retention.publish` for the files written and the key-figure convention).
+:mod:`retention.reports.publish` for the files written and the key-figure convention).
 
 Report notebooks
 ----------------
@@ -80,7 +80,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from retention.publish import IndexEntry, _file_mode, export_html, read_summary, write_index
+from retention.reports.publish import IndexEntry, _file_mode, export_html, read_summary, write_index
 
 __all__ = [
     "CommandLineValue",
@@ -645,7 +645,7 @@ def segment_values(data_path: str | os.PathLike[str], column: str) -> list[str]:
     """
     import pandas as pd
 
-    from .data import read_table
+    from retention.io.load import read_table
 
     path = Path(data_path)
     if not path.is_file():
@@ -1020,7 +1020,7 @@ class ReportResult:
         The HTML page written; ``None`` for a failed report (the last good page, if any,
         is left untouched).
     summary : dict
-        Key figures recorded by the notebook (see :mod:`retention.publish`).
+        Key figures recorded by the notebook (see :mod:`retention.reports.publish`).
     kernel : str
         The kernel used.
     seconds : float
