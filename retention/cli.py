@@ -9,7 +9,7 @@ Usage::
 
 Exit status: 0 when every report succeeded, 1 when any report failed, 2 for a usage or
 validation error (nothing was run). The Python API behind ``report`` is
-:func:`retention.reports.batch.run_reports`.
+:func:`retention.reports.run.run_reports`.
 """
 
 from __future__ import annotations
@@ -166,7 +166,9 @@ def _print_version(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from retention.reports.batch import CommandLineValue, ReportError, plan_reports, run_reports
+    from retention.reports.parameters import CommandLineValue, ReportError
+    from retention.reports.plan import plan_reports
+    from retention.reports.run import run_reports
 
     parameters: dict[str, CommandLineValue] = {}
     for name, value in args.parameters or []:

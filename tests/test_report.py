@@ -5,6 +5,7 @@ The fixture notebooks in ``tests/data`` are built by ``tests/data/make_fixtures.
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -14,18 +15,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from retention.reports import batch, publish
-from retention.reports.batch import (
+from retention.cli import main
+from retention.reports import parameters, plan, publish
+from retention.reports.config import ReportConfig, load_config
+from retention.reports.parameters import (
     CommandLineValue,
     ReportError,
     notebook_parameters,
-    plan_reports,
-    run_reports,
-    slugify,
     value_matches,
 )
-from retention.cli import main
+from retention.reports.plan import plan_reports, slugify
 from retention.reports.publish import SUMMARY_MIME_TYPE, IndexEntry, read_summary, render_index_html
+from retention.reports.run import run_reports
 
 DATA = Path(__file__).parent / "data"
 ALL_ROWS = {"customers": 5, "orders": 6, "revenue": 94.75, "segment": None}
@@ -424,6 +425,131 @@ def test_value_matches(value, annotation, ok) -> None:
     assert value_matches(value, annotation) is ok
 
 
+@pytest.mark.parametrize(
+    ("value", "annotation", "passed"),
+    [
+        (3, "float", 3.0),  # an int given for a float is passed as a float
+        (3, "float | None", 3.0),
+        ((1, 2), "tuple[int, int]", [1, 2]),  # papermill passes JSON types
+        ([1, 2], "tuple[int, ...]", [1, 2]),
+        (["b", "a", "b"], "set[str]", ["b", "a", "b"]),  # order kept, as given
+        ({"a": 1}, "Mapping[str, float]", {"a": 1.0}),
+        ("data.csv", "pathlib.Path", "data.csv"),
+        (float("inf"), "float", float("inf")),
+    ],
+)
+def test_checked_values_are_passed_as_json_types(value, annotation, passed) -> None:
+    checked = parameters._validated(value, parameters.type_adapter(annotation))
+    assert checked == passed and type(checked) is type(passed)
+
+
+@pytest.mark.parametrize(
+    ("value", "annotation"),
+    [
+        (True, "Literal[1, 2]"),  # a bool is not an int, in a Literal too
+        (1, "Literal[True]"),
+        ("1", "Literal[1]"),
+        (2.0, "int"),
+        (1, "str"),
+        ([1, True], "list[int]"),
+        ([1, 2, 3], "tuple[int, int]"),
+        ({"a": "x"}, "dict[str, float]"),
+        (None, "list[str]"),
+        ("a", "Sequence[str]"),  # text is not a sequence of texts
+    ],
+)
+def test_strict_types_reject(value, annotation) -> None:
+    assert value_matches(value, annotation) is False
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        "list[\"__import__('os').system('exit 1')\"]",  # quoted names are looked up, not run
+        "__import__('os').getcwd()",
+        "Literal[print('x')]",
+        "int[",
+        "Path[str]",
+    ],
+)
+def test_annotations_are_never_evaluated(annotation, capsys) -> None:
+    assert parameters.type_adapter(annotation) is None  # unknown: any value fits
+    assert value_matches(object(), annotation)
+    assert capsys.readouterr().out == ""
+
+
+def test_config_is_a_typed_model(work: Path) -> None:
+    (work / "jobs.yml").write_text(
+        "defaults:\n"
+        "  notebooks: [notebooks/summary_report.ipynb]\n"
+        "  parameters: {data_path: notebooks/transactions.csv, end: 2024-01-31}\n"
+        "reports:\n"
+        "  - name: 2024\n"
+        "  -\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(work / "jobs.yml")
+
+    assert isinstance(loaded, ReportConfig)
+    assert loaded.defaults.targets == [work / "notebooks" / "summary_report.ipynb"]
+    assert loaded.defaults.parameters == {
+        "data_path": str(work / "notebooks" / "transactions.csv"),
+        "end": "2024-01-31",  # YAML dates stay text
+    }
+    assert [r.name for r in loaded.reports] == ["2024", None]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nope: 1\n", "jobs.yml: unknown key(s) 'nope' (expected defaults, reports)"),
+        (
+            "defaults: {notebok: a.ipynb}\n",
+            "jobs.yml: 'defaults': unknown key(s) 'notebok' (expected by, notebook, notebooks",
+        ),
+        ("- name: [a]\n", "jobs.yml: report 1: 'name': Input should be a valid string"),
+        ("- parameters: [1]\n", "jobs.yml: report 1: 'parameters': Input should be a valid dict"),
+        ("- by: true\n", "jobs.yml: report 1: 'by': Input should be a valid string, got True"),
+        ("- notebook: ''\n", "jobs.yml: report 1: 'notebook': should be a notebook path"),
+        (
+            "defaults: {notebooks: [a.ipynb, 3]}\n",
+            "jobs.yml: 'defaults.notebooks' item 2: should be a notebook path, got 3 (int)",
+        ),
+        ("reports: 3\n", "jobs.yml: 'reports': Input should be a valid list, got 3 (int)"),
+        ("just text\n", "jobs.yml: expected a list of reports or a mapping with 'reports'"),
+        ("- [\n", "jobs.yml is not valid YAML"),
+    ],
+)
+def test_config_errors_name_the_file_the_entry_and_the_key(work: Path, text, expected) -> None:
+    (work / "jobs.yml").write_text(text, encoding="utf-8")
+    with pytest.raises(ReportError) as info:
+        load_config(work / "jobs.yml")
+    assert expected in str(info.value)
+
+
+def test_config_lists_every_problem(work: Path) -> None:
+    (work / "jobs.yml").write_text(
+        "- {name: a, parameter: {}, notbook: x}\n- by: [1]\n", encoding="utf-8"
+    )
+    with pytest.raises(ReportError) as info:
+        load_config(work / "jobs.yml")
+    assert str(info.value).splitlines() == [
+        "jobs.yml: report 1: unknown key(s) 'parameter', 'notbook' "
+        "(expected by, name, notebook, parameters)",
+        "jobs.yml: report 2: 'by': Input should be a valid string, got [1] (list)",
+    ]
+
+
+def test_reports_layer_imports_no_private_names() -> None:
+    package = Path(parameters.__file__).parent
+    private = []
+    for module in [*package.glob("*.py"), package.parent / "cli.py"]:
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("retention"):
+                private += [f"{module.name}: {a.name}" for a in node.names if a.name[0] == "_"]
+    assert private == []
+
+
 def test_command_line_values() -> None:
     assert CommandLineValue("3").parsed == 3
     assert CommandLineValue("[a, b]").parsed == ["a", "b"]
@@ -445,7 +571,7 @@ def test_slugify_is_safe_and_unique() -> None:
         assert s and ".." not in s and not s.startswith((".", "-")), value
         assert all(c.isascii() and (c.isalnum() or c in "._-") for c in s), value
     taken: set[str] = set()
-    assert [batch._unique(s, taken) for s in ["a_b", "a_b", "A_B", "total"]] == [
+    assert [plan._unique(s, taken) for s in ["a_b", "a_b", "A_B", "total"]] == [
         "a_b",
         "a_b-2",
         "A_B-3",

@@ -1,7 +1,7 @@
 """Publish executed report notebooks: key figures, HTML without code, and an index page.
 
 This module is the second half of ``retention report`` (the first half, running the
-notebooks, is :mod:`retention.reports.batch`). It is also what a report notebook imports to
+notebooks, is :mod:`retention.reports.run`). It is also what a report notebook imports to
 record its key figures, so it imports nothing heavy at module level.
 
 Key-figure convention
@@ -69,6 +69,7 @@ __all__ = [
     "SUMMARY_MIME_TYPE",
     "IndexEntry",
     "export_html",
+    "new_file_mode",
     "read_index",
     "read_summary",
     "record_summary",
@@ -219,8 +220,14 @@ def read_summary(nb: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, An
 # --------------------------------------------------------------------------- HTML export
 
 
-def _file_mode() -> int:
-    """Permissions of a newly created file under the current umask (``mkstemp`` uses 0600)."""
+def new_file_mode() -> int:
+    """Permissions of a newly created file under the current umask (``mkstemp`` uses 0600).
+
+    Examples
+    --------
+    >>> 0 <= new_file_mode() <= 0o666
+    True
+    """
     umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
@@ -231,7 +238,7 @@ def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(tmp, _file_mode())
+        os.chmod(tmp, new_file_mode())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.replace(tmp, path)

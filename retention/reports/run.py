@@ -1,0 +1,354 @@
+"""Running reports: the kernel for each notebook, the papermill run of each job, its result,
+and the index of every report (:func:`run_reports` is the engine behind ``retention report``).
+
+:func:`run_reports` plans the reports (:mod:`retention.reports.plan`), checks every
+parameter against the notebook's declarations *before* anything runs, executes each
+report with papermill, publishes HTML and writes the index page (see
+:mod:`retention.reports.publish` for the files written and the key-figure convention).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retention.reports.parameters import ReportError, inspect_notebook, quiet_papermill
+from retention.reports.plan import NOTEBOOK_DIR, ReportJob, plan_reports
+from retention.reports.publish import (
+    IndexEntry,
+    export_html,
+    new_file_mode,
+    read_summary,
+    write_index,
+)
+
+__all__ = [
+    "FALLBACK_KERNEL",
+    "ReportResult",
+    "index_entry",
+    "resolve_kernel",
+    "run_report",
+    "run_reports",
+]
+
+#: Fallback kernel when the notebook's kernel is not installed.
+FALLBACK_KERNEL = "python3"
+
+
+_kernel_specs: Any = None
+
+
+def resolve_kernel(kernel_name: str | None, *, requested: str | None = None) -> str:
+    """Choose the kernel to run a notebook with.
+
+    Parameters
+    ----------
+    kernel_name : str or None
+        The notebook's kernelspec name.
+    requested : str, optional
+        A kernel asked for explicitly (``--kernel``); it must exist.
+
+    Returns
+    -------
+    str
+        ``requested`` if given; else ``kernel_name`` if jupyter_client knows it; else
+        ``"python3"``, which jupyter_client resolves to the running interpreter.
+
+    Raises
+    ------
+    ReportError
+        If ``requested`` is not an installed kernel.
+
+    Examples
+    --------
+    >>> resolve_kernel("no-such-kernel")
+    'python3'
+    """
+    global _kernel_specs
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    if _kernel_specs is None:
+        _kernel_specs = KernelSpecManager()
+
+    def exists(name: str) -> bool:
+        try:
+            _kernel_specs.get_kernel_spec(name)
+        except NoSuchKernel:
+            return False
+        return True
+
+    if requested:
+        if not exists(requested):
+            known = ", ".join(sorted(_kernel_specs.find_kernel_specs())) or "none"
+            raise ReportError(f"No kernel named {requested!r} (installed: {known})")
+        return requested
+    if kernel_name and exists(kernel_name):
+        return kernel_name
+    return FALLBACK_KERNEL
+
+
+@dataclass
+class ReportResult:
+    """The outcome of one report.
+
+    Attributes
+    ----------
+    job : ReportJob
+        What was run.
+    status : str
+        ``"ok"`` or ``"failed"``.
+    error : str or None
+        For a failed report, the error (``"ValueError: ..."``).
+    ipynb_path : Path or None
+        The executed notebook; ``<name>.failed.ipynb`` for a failed report (``None`` if
+        the notebook never started).
+    html_path : Path or None
+        The HTML page written; ``None`` for a failed report (the last good page, if any,
+        is left untouched).
+    summary : dict
+        Key figures recorded by the notebook (see :mod:`retention.reports.publish`).
+    kernel : str
+        The kernel used.
+    seconds : float
+        Wall time.
+    """
+
+    job: ReportJob
+    status: str
+    error: str | None = None
+    ipynb_path: Path | None = None
+    html_path: Path | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    kernel: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the report succeeded."""
+        return self.status == "ok"
+
+    @property
+    def name(self) -> str:
+        """The report name (file stem)."""
+        return self.job.name
+
+    @property
+    def label(self) -> str:
+        """The human-readable report name."""
+        return self.job.label
+
+
+def _kernel_arguments(kernel: str) -> list[str]:
+    """Extra kernel arguments: keep ipykernel's start-up warnings out of batch output."""
+    try:
+        argv = _kernel_specs.get_kernel_spec(kernel).argv if _kernel_specs else []
+    except Exception:
+        return []
+    if any("ipykernel" in str(a) for a in argv):
+        return ["--IPKernelApp.log_level=ERROR"]
+    return []
+
+
+def _error_text(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", None)
+    if ename:  # papermill.PapermillExecutionError
+        evalue = str(getattr(exc, "evalue", "")).strip()
+        count = getattr(exc, "exec_count", None)
+        where = f" (in cell [{count}])" if count else ""
+        return f"{ename}: {evalue}{where}" if evalue else f"{ename}{where}"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_report(
+    job: ReportJob,
+    output_dir: str | os.PathLike[str] = "reports",
+    *,
+    kernel: str | None = None,
+    timeout: float | None = None,
+) -> ReportResult:
+    """Run one report: execute the notebook with papermill, then publish HTML.
+
+    The notebook runs in its own folder (so relative data paths work) and is written to
+    a temporary file; on success it becomes ``<name>.ipynb`` and its HTML
+    ``<name>.html``; on failure it becomes ``<name>.failed.ipynb`` and the previous
+    ``<name>.ipynb``/``.html`` are left as they were. Errors are recorded, not raised.
+
+    Parameters
+    ----------
+    job : ReportJob
+        The report (from :func:`plan_reports`).
+    output_dir : path
+        Output directory; the files go to ``<output_dir>/<notebook stem>/``.
+    kernel : str, optional
+        Kernel name (already resolved); default: :func:`resolve_kernel` on the notebook's.
+    timeout : float, optional
+        Time limit per cell, in seconds.
+
+    Returns
+    -------
+    ReportResult
+
+    Examples
+    --------
+    >>> result = run_report(plan_reports()[0])  # doctest: +SKIP
+    >>> result.status  # doctest: +SKIP
+    'ok'
+    """
+    import papermill
+
+    start = time.perf_counter()
+    folder = Path(output_dir).resolve() / job.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    final_nb = folder / f"{job.name}.ipynb"
+    failed_nb = folder / f"{job.name}.failed.ipynb"
+    html_path = folder / f"{job.name}.html"
+    kernel = kernel or resolve_kernel(inspect_notebook(job.notebook).kernel_name)
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{job.name}.", suffix=".running.ipynb")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    os.chmod(tmp, new_file_mode())
+    result = ReportResult(job, "failed", kernel=kernel)
+    try:
+        with quiet_papermill():
+            nb = papermill.execute_notebook(
+                str(job.notebook),
+                str(tmp),
+                parameters=dict(job.parameters),
+                kernel_name=kernel,
+                cwd=str(job.notebook.parent),
+                progress_bar=False,
+                execution_timeout=timeout,
+                extra_arguments=_kernel_arguments(kernel),
+            )
+        result.summary = read_summary(nb)
+        export_html(nb, html_path, title=f"{job.notebook.stem} · {job.label}")
+        os.replace(tmp, final_nb)
+        failed_nb.unlink(missing_ok=True)
+        result.status, result.ipynb_path, result.html_path = "ok", final_nb, html_path
+    except Exception as exc:
+        result.error = _error_text(exc)
+        if tmp.is_file() and tmp.stat().st_size > 0:
+            os.replace(tmp, failed_nb)
+            result.ipynb_path = failed_nb
+        else:
+            failed_nb.unlink(missing_ok=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+        result.seconds = time.perf_counter() - start
+    return result
+
+
+def index_entry(result: ReportResult, output_dir: str | os.PathLike[str]) -> IndexEntry:
+    """Describe a report for the index page, with paths relative to the output directory.
+
+    A failed report links the last good page of the same name, if there is one.
+
+    Examples
+    --------
+    >>> job = ReportJob(Path("/nb/cohort_report.ipynb"), "web", "web")
+    >>> entry = index_entry(ReportResult(job, "failed", error="ValueError: no rows"), "/out")
+    >>> entry.notebook, entry.status, entry.html
+    ('cohort_report', 'failed', None)
+    """
+    job = result.job
+    output_dir = Path(output_dir)
+
+    def rel(path: Path | None) -> str | None:
+        return None if path is None else path.relative_to(output_dir).as_posix()
+
+    html_path = result.html_path
+    if html_path is None:  # failed: link the last good page, if there is one
+        previous = output_dir / job.folder / f"{job.name}.html"
+        html_path = previous if previous.is_file() else None
+    return IndexEntry(
+        notebook=job.folder,
+        name=job.name,
+        label=job.label,
+        status=result.status,
+        error=result.error,
+        html=rel(html_path),
+        ipynb=rel(result.ipynb_path),
+        summary=dict(result.summary),
+        parameters=dict(job.parameters),
+        segment_column=job.segment_column,
+        segment_value=job.segment_value,
+    )
+
+
+def run_reports(
+    notebooks: Sequence[str | os.PathLike[str]] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    by: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    output_dir: str | os.PathLike[str] = "reports",
+    kernel: str | None = None,
+    timeout: float | None = None,
+    progress: bool | None = None,
+    notebook_dir: str | os.PathLike[str] = NOTEBOOK_DIR,
+) -> list[ReportResult]:
+    """Produce reports in batch: plan and validate, run each, publish HTML and the index.
+
+    Every parameter of every report is checked before the first notebook runs. A report
+    that fails does not stop the others; check ``result.ok`` (the ``retention report``
+    command exits with status 1 if any failed). ``index.html`` and ``index.json`` in
+    ``output_dir`` list every report, including those of earlier runs still on disk.
+
+    Parameters
+    ----------
+    notebooks, parameters, by, config, name, notebook_dir
+        What to run; see :func:`plan_reports`.
+    output_dir : path, default "reports"
+        Where reports go: ``<output_dir>/<notebook stem>/<report name>.html`` and
+        ``.ipynb``, plus ``index.html``/``index.json``.
+    kernel : str, optional
+        Kernel for every notebook (must be installed). Default: each notebook's own
+        kernel, or ``python3`` (this interpreter) if that is not installed.
+    timeout : float, optional
+        Time limit per cell, in seconds.
+    progress : bool, optional
+        Show a progress bar over reports on stderr; default: only if stderr is a terminal.
+
+    Returns
+    -------
+    list of ReportResult
+        One per report, in run order.
+
+    Raises
+    ------
+    ReportError
+        Before anything runs, for bad parameters, notebooks, data or config.
+
+    Examples
+    --------
+    >>> results = run_reports(by="channel", parameters={"freq": "W"})  # doctest: +SKIP
+    >>> [(r.label, r.status) for r in results]  # doctest: +SKIP
+    [('Total', 'ok'), ('email', 'ok'), ('store', 'ok'), ('web', 'ok')]
+    """
+    from tqdm import tqdm
+
+    jobs = plan_reports(
+        notebooks, parameters, by=by, config=config, name=name, notebook_dir=notebook_dir
+    )
+    kernels = {
+        job.notebook: resolve_kernel(inspect_notebook(job.notebook).kernel_name, requested=kernel)
+        for job in jobs
+    }
+    out = Path(output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    show = sys.stderr.isatty() if progress is None else progress
+    results: list[ReportResult] = []
+    with tqdm(jobs, desc="reports", unit="report", file=sys.stderr, disable=not show) as bar:
+        for job in bar:
+            bar.set_postfix_str(f"{job.folder}/{job.name}", refresh=True)
+            results.append(run_report(job, out, kernel=kernels[job.notebook], timeout=timeout))
+    write_index([index_entry(r, out) for r in results], out)
+    return results
