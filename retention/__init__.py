@@ -10,33 +10,14 @@ Examples
 """
 
 from retention import periods
-from retention.metrics.value import (
-    calibration_vs_holdout,
-    churn_risk,
-    clv_highlights,
-    concentration_curve,
-    customer_history,
-    customer_value,
-    default_calibration_end,
-    describe_clv,
-    expected_cumulative_transactions,
-    frequency_recency_matrix,
-    gini,
-    historical_value,
-    predicted_value,
-    top_share,
-    value_deciles,
-)
-from retention.plotting.value import (
-    plot_calibration_vs_holdout,
-    plot_concentration,
-    plot_cumulative_transactions,
-    plot_deciles,
-    plot_frequency_recency_matrix,
-    plot_value_by_group,
-)
-from retention.metrics.cohorts import cohort_table, pivot_cohorts, retention_matrix, weighted_average_retention
 from retention.io.load import ValidationReport, load_transactions
+from retention.io.sample import sample_transactions
+from retention.metrics.cohorts import (
+    cohort_table,
+    pivot_cohorts,
+    retention_matrix,
+    weighted_average_retention,
+)
 from retention.metrics.formulas import (
     annualize_churn,
     average_order_value,
@@ -48,13 +29,30 @@ from retention.metrics.formulas import (
     retention_rate,
 )
 from retention.metrics.kpis import period_metrics
+from retention.metrics.rfm import calibration_and_holdout, rfm_summary
+from retention.metrics.survey import NPSResult, csat, csi, nps
+from retention.metrics.value import (
+    churn_risk,
+    concentration_curve,
+    customer_history,
+    default_calibration_end,
+    gini,
+    historical_value,
+    top_share,
+    value_deciles,
+)
 from retention.models import (
     BetaGeo,
     ConvergenceError,
     GammaGamma,
     NotFittedError,
     ShiftedBetaGeometric,
+    calibration_vs_holdout,
+    customer_value,
+    expected_cumulative_transactions,
+    frequency_recency_matrix,
     predict_clv,
+    predicted_value,
 )
 from retention.plotting.cohorts import (
     plot_cohort_heatmap,
@@ -62,9 +60,15 @@ from retention.plotting.cohorts import (
     plot_layer_cake,
     plot_retention_curves,
 )
-from retention.metrics.rfm import calibration_and_holdout, rfm_summary
-from retention.io.sample import sample_transactions
-from retention.metrics.survey import NPSResult, csat, csi, nps
+from retention.plotting.value import (
+    plot_calibration_vs_holdout,
+    plot_concentration,
+    plot_cumulative_transactions,
+    plot_deciles,
+    plot_frequency_recency_matrix,
+    plot_value_by_group,
+)
+from retention.reports.narrative import clv_highlights, describe_clv
 
 __version__ = "0.1.0"
 

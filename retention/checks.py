@@ -11,6 +11,8 @@ One set of rules and one wording everywhere (loader, reductions, RFM summaries, 
 from __future__ import annotations
 
 import difflib
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -189,6 +191,80 @@ def date_values(series: pd.Series, name: str, *, parse: bool = False) -> np.ndar
     return values
 
 
+def is_numeric(dtype: Any) -> bool:
+    """Whether a dtype holds numbers (booleans are not numbers here).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_numeric(np.dtype("int8")), is_numeric(np.dtype(bool)), is_numeric(np.dtype(object))
+    (True, False, False)
+    """
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+
+
+def numeric_values(
+    series: pd.Series,
+    name: Any,
+    *,
+    what: str | None = None,
+    kind: str | None = None,
+    nonnegative: bool = False,
+    hint: str = "",
+    negative_hint: str = "",
+) -> np.ndarray:
+    """The float64 values of a numeric column; non-numeric dtypes and missing, infinite (and,
+    with ``nonnegative``, negative) values are refused with the column, count and examples.
+
+    Parameters
+    ----------
+    series : Series
+        The column.
+    name : str
+        Its name, as the messages show it.
+    what : str, optional
+        The table it belongs to (``"the summary"``), named after the column.
+    kind : str, optional
+        What the numbers are (``"amounts"``), named after "must hold numbers".
+    nonnegative : bool
+        Refuse negative values too.
+    hint, negative_hint : str
+        Appended to the message about missing/infinite values, about negative values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> numeric_values(pd.Series([1, 2]), "frequency")
+    array([1., 2.])
+    >>> numeric_values(pd.Series([1.0, -2.0]), "T", what="the summary", nonnegative=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'T' of the summary has 1 negative value(s), e.g. at rows [1].
+    """
+    label = f"{name!r}" + (f" of {what}" if what else "")
+    dtype = series.dtype
+    if not is_numeric(dtype):
+        kinds = f" ({kind})" if kind else ""
+        raise ValueError(f"column {label} must hold numbers{kinds}, got dtype {dtype}.")
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        count = int(np.count_nonzero(bad))
+        raise ValueError(
+            f"column {label} has {count} missing or infinite value(s), e.g. at rows "
+            f"{examples(series.index, bad)}" + (hint or ".")
+        )
+    if nonnegative:
+        neg = values < 0
+        if neg.any():
+            count = int(np.count_nonzero(neg))
+            raise ValueError(
+                f"column {label} has {count} negative value(s), e.g. at rows "
+                f"{examples(series.index, neg)}" + (negative_hint or ".")
+            )
+    return values
+
+
 def amount_values(series: pd.Series, name: str) -> np.ndarray:
     """The float64 values of an amount column; missing or infinite amounts are refused.
 
@@ -198,17 +274,140 @@ def amount_values(series: pd.Series, name: str) -> np.ndarray:
     >>> amount_values(pd.Series([10, -2.5]), "revenue")
     array([10. , -2.5])
     """
-    dtype = series.dtype
-    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        raise ValueError(f"column {name!r} must hold numbers (amounts), got dtype {dtype}.")
-    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
+    return numeric_values(
+        series, name, kind="amounts", hint="; fill them (0 for no revenue) or drop the rows."
+    )
+
+
+def numeric_columns(table: pd.DataFrame, columns: Sequence[Any] | None = None, *,
+                    what: str = "the table") -> None:
+    """Raise a ValueError naming the columns of ``table`` that do not hold numbers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> numeric_columns(pd.DataFrame({"a": [1], "b": [True]}), what="the matrix")
+    Traceback (most recent call last):
+    ...
+    ValueError: the matrix must hold numbers; 1 column(s) are not numeric: {'b': 'bool'}.
+    """
+    columns = list(table.columns if columns is None else columns)
+    bad = [c for c in columns if not is_numeric(table[c].dtype)]
+    if bad:
+        shown = {c: str(table[c].dtype) for c in bad[:N_EXAMPLES]}
         raise ValueError(
-            bad_rows(name, "missing or infinite value(s)", bad, series.index)
-            + "; fill them (0 for no revenue) or drop the rows."
+            f"{what} must hold numbers; {len(bad)} column(s) are not numeric: {shown}."
         )
-    return values
+
+
+def is_real(value: Any) -> bool:
+    """Whether ``value`` is a real number (Python or NumPy; booleans are not numbers).
+
+    Examples
+    --------
+    >>> is_real(3), is_real(2.5), is_real(True), is_real("1")
+    (True, True, False, False)
+    """
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def is_whole(value: Any) -> bool:
+    """Whether ``value`` is an integer (Python or NumPy; booleans and floats are not).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_whole(3), is_whole(np.int8(3)), is_whole(3.0), is_whole(True)
+    (True, True, False, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def whole_number(name: str, value: Any, *, minimum: int = 1, what: str | None = None) -> int:
+    """``value`` as an ``int``, refusing anything but a whole number ``>= minimum``.
+
+    Parameters
+    ----------
+    name : str
+        The parameter, as the message names it.
+    value : object
+        The value given (Python or NumPy integers; booleans and floats are refused).
+    minimum : int
+        Smallest allowed value.
+    what : str, optional
+        How the message describes an allowed value; default "a positive whole number"
+        (``minimum=1``), else "a whole number >= <minimum>".
+
+    Examples
+    --------
+    >>> whole_number("groups", 10)
+    10
+    >>> whole_number("periods", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: periods must be a positive whole number, got 0.
+    >>> whole_number("n", -1, minimum=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be a whole number >= 0, got -1.
+    """
+    if not (is_whole(value) and value >= minimum):
+        if what is None:
+            what = "a positive whole number" if minimum == 1 else f"a whole number >= {minimum}"
+        raise ValueError(f"{name} must be {what}, got {value!r}.")
+    return int(value)
+
+
+def fraction(
+    name: str,
+    value: Any,
+    *,
+    low: float = 0.0,
+    high: float = 1.0,
+    open_low: bool = False,
+) -> float:
+    """``value`` as a ``float``, refusing anything but a finite number in ``[low, high]``
+    (``(low, high]`` with ``open_low``).
+
+    Examples
+    --------
+    >>> fraction("rate", 0.05)
+    0.05
+    >>> fraction("rate", 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: rate is a fraction in [0.0, 1.0], got 5 (use 0.05 for 5%).
+    >>> fraction("top", 0.0, open_low=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: top is a fraction in (0.0, 1.0], got 0.0 (use 0.05 for 5%).
+    """
+    if not is_real(value):
+        raise ValueError(f"{name} must be a number, got {value!r} ({type(value).__name__}).")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+    if not (value > low if open_low else value >= low) or value > high:
+        interval = f"{'(' if open_low else '['}{low}, {high}]"
+        raise ValueError(f"{name} is a fraction in {interval}, got {value!r} (use 0.05 for 5%).")
+    return float(value)
+
+
+def as_list(value: Any) -> list[Any]:
+    """One name or value, or several, as a list: ``None`` -> ``[]``, a string (or any
+    non-sequence, e.g. a :class:`pandas.Period`) -> ``[value]``, a sequence -> its items.
+
+    Examples
+    --------
+    >>> as_list(None), as_list("country"), as_list(("country", "channel"))
+    ([], ['country'], ['country', 'channel'])
+    """
+    if value is None:
+        return []
+    if isinstance(value, str | bytes) or not isinstance(
+        value, Sequence | pd.Index | pd.Series | np.ndarray
+    ):
+        return [value]
+    return list(value)
 
 
 class IdCodes(NamedTuple):
@@ -289,3 +488,65 @@ fill them first.
                 + "; drop or fill them first."
             )
     return codes
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as a plain JSON value, for ``DataFrame.attrs`` (which must save to Parquet).
+
+    Dates become ISO strings, NumPy scalars Python numbers, missing values ``None``,
+    a Series or Index a list, a mapping a dict with string keys; anything else its ``str``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> json_value({"end": pd.Timestamp("2024-03-31"), "n": np.int64(3), "gap": pd.NaT})
+    {'end': '2024-03-31T00:00:00', 'n': 3, 'gap': None}
+    >>> json_value(pd.Series([1.5, np.nan]))
+    [1.5, None]
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, pd.Series | pd.Index | np.ndarray | list | tuple):
+        return [json_value(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int | bool):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return pd.Timestamp(value).isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def require_transactions(tx: Any, *, customer: str, date: str, amount: str | None,
+                         **more: str | Sequence[str] | None) -> None:
+    """Raise unless ``tx`` is a non-empty transaction table with the named columns and
+    datetime64 dates (as :func:`retention.rfm_summary` requires); the row passes check the
+    values themselves.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1], "order_date": [20240105], "revenue": [5.0]})
+    >>> require_transactions(tx, customer="customer_id", date="order_date", amount="revenue")
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'order_date' must hold datetime64 dates, got dtype int64; parse it \
+with pd.to_datetime or load the data with retention.load_transactions.
+    """
+    require_columns(tx, customer=customer, date=date, amount=amount, **more)
+    dtype = tx[date].dtype
+    if not (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+        date_values(tx[date], date)  # raises: dates not parsed, or timezone-aware
+    if len(tx) == 0:
+        raise ValueError("the transaction table is empty.")

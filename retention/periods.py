@@ -111,6 +111,22 @@ def period_labels(codes: np.ndarray | pd.Index | list[int], freq: str) -> pd.Per
     )
 
 
+def period_label(value: object) -> str:
+    """Readable label of a period: ``"2024-01"`` (month), ``"2024Q1"`` (quarter),
+    ``"2024-01-15"`` (day), ISO weeks as ``"2024-W03"``; anything else through ``str``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> period_label(pd.Period("2024-01-17", "W")), period_label(pd.Period("2024-03", "M"))
+    ('2024-W03', '2024-03')
+    """
+    if isinstance(value, pd.Period) and value.freqstr.startswith("W"):
+        iso = value.start_time.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    return str(value)
+
+
 def period_start(codes: np.ndarray | pd.Index | list[int], freq: str) -> pd.DatetimeIndex:
     """First day of each period, as timestamps.
 

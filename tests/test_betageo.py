@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, optimize, special, stats
 
+from retention.metrics.rfm import rfm_summary
 from retention.models import BetaGeo, ConvergenceError, NotFittedError
 from retention.models.betageo import _BGNBDLikelihood
-from retention.metrics.rfm import rfm_summary
 
 CDNOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cdnow"
 PAPER = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}  # FHL (2005), weeks

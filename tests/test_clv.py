@@ -15,21 +15,21 @@ from matplotlib.collections import QuadMesh
 
 import retention as rt
 from retention.metrics.value import (
-    calibration_vs_holdout,
     churn_risk,
-    clv_highlights,
     concentration_curve,
     customer_history,
-    customer_value,
     default_calibration_end,
-    describe_clv,
-    expected_cumulative_transactions,
-    frequency_recency_matrix,
     gini,
     historical_value,
-    predicted_value,
     top_share,
     value_deciles,
+)
+from retention.models import BetaGeo, GammaGamma
+from retention.models.clv import customer_value, predicted_value
+from retention.models.diagnostics import (
+    calibration_vs_holdout,
+    expected_cumulative_transactions,
+    frequency_recency_matrix,
 )
 from retention.plotting.value import (
     plot_calibration_vs_holdout,
@@ -39,7 +39,7 @@ from retention.plotting.value import (
     plot_frequency_recency_matrix,
     plot_value_by_group,
 )
-from retention.models import BetaGeo, GammaGamma
+from retention.reports.narrative import clv_highlights, describe_clv
 
 plt.switch_backend("Agg")
 
@@ -184,6 +184,66 @@ def test_customer_value_history_errors():
         customer_value(summary, fixed_bgf(), fixed_ggf(), history=other)
     with pytest.raises(ValueError, match="monetary_value"):
         customer_value(summary.drop(columns="monetary_value"), fixed_bgf(), fixed_ggf())
+
+
+class WrappedPurchases:
+    """A purchase-count model that is no BetaGeo: it hands every question to one."""
+
+    def __init__(self, inner: BetaGeo) -> None:
+        self.inner = inner
+        self.time_unit_ = inner.time_unit_
+
+    def conditional_expected_purchases(self, t, frequency, recency, T):
+        return self.inner.conditional_expected_purchases(t, frequency, recency, T)
+
+    def probability_alive(self, frequency, recency, T):
+        return self.inner.probability_alive(frequency, recency, T)
+
+    def expected_purchases_new(self, t):
+        return self.inner.expected_purchases_new(t)
+
+
+class FlatSpend:
+    """An order-value model of its own: every future order is worth 20."""
+
+    def expected_average_order_value(self, frequency, monetary_value):
+        return np.full(np.shape(frequency), 20.0)
+
+
+def test_customer_value_accepts_any_model_with_the_methods():
+    summary = rt.rfm_summary(HAND, "D", time_unit="W")
+    hist = customer_history(HAND, "M", segments="channel")
+    bgf, ggf = fixed_bgf(), fixed_ggf()
+    wrapped = WrappedPurchases(bgf)
+    assert not isinstance(wrapped, BetaGeo)
+    values = customer_value(summary, wrapped, ggf, history=hist, horizon=6)
+    pd.testing.assert_frame_equal(values, customer_value(summary, bgf, ggf, history=hist,
+                                                         horizon=6))
+    assert values.attrs["model_time_unit"] == "W"  # read from the wrapper's time_unit_
+    flat = customer_value(summary, wrapped, FlatSpend(), horizon=6)
+    assert flat["expected_average_order_value"].tolist() == [20.0] * len(summary)
+    np.testing.assert_allclose(flat["clv"] / 20.0, values["clv"]
+                               / values["expected_average_order_value"])
+    # the diagnostics take it too
+    pd.testing.assert_frame_equal(frequency_recency_matrix(wrapped, 39, max_frequency=3),
+                                  frequency_recency_matrix(bgf, 39, max_frequency=3))
+    pd.testing.assert_frame_equal(expected_cumulative_transactions(HAND, wrapped),
+                                  expected_cumulative_transactions(HAND, bgf))
+
+
+def test_models_without_the_methods_are_named():
+    summary = rt.rfm_summary(HAND, "D", time_unit="W")
+    with pytest.raises(TypeError, match=r"bgf must be a fitted purchase-count model .*BetaGeo.*"
+                       r"got GammaGamma without conditional_expected_purchases\(\), "
+                       r"probability_alive\(\)"):
+        customer_value(summary, fixed_ggf(), fixed_ggf(), model_time_unit="W")
+    with pytest.raises(TypeError, match=r"ggf must be a fitted order-value model .*GammaGamma"
+                       r".*got object without expected_average_order_value\(\)"):
+        rt.predict_clv(fixed_bgf(), object(), summary)
+    with pytest.raises(TypeError, match=r"got WrappedPurchases without expected_purchases_new"):
+        partial = WrappedPurchases(fixed_bgf())
+        partial.expected_purchases_new = None
+        expected_cumulative_transactions(HAND, partial)
 
 
 def test_predicted_value_hand_computed():

@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 from retention.engine import frame as reductions
 from retention.metrics.cohorts import (
     MEASURES,
+    cohort_sizes,
     cohort_table,
+    matrix_average,
     pivot_cohorts,
     retention_matrix,
+    split_summary_rows,
     weighted_average_retention,
 )
 
@@ -113,7 +116,7 @@ def test_n_period_skip_refund_by_hand():
     assert table.attrs["unattributed_rows"] == 1
     assert table.attrs["unattributed_revenue"] == -7.0
     assert table.attrs["customers_without_purchase"] == 1
-    assert table.attrs["last_date"] == pd.Timestamp("2024-04-30")
+    assert pd.Timestamp(table.attrs["last_date"]) == pd.Timestamp("2024-04-30")
 
 
 def test_unbounded_by_hand():
@@ -259,7 +262,7 @@ def test_by_segment():
     matrices = retention_matrix(CHANNELS, "M", by="channel")
     assert list(matrices) == ["store", "web"]
     assert matrices["web"].shape == (2, 2)
-    assert matrices["store"].attrs["cohort_size"].tolist() == [1]
+    assert matrices["store"].attrs["cohort_size"] == [1]
 
 
 def test_by_several_columns():
@@ -302,7 +305,7 @@ def test_window_keeps_cohorts_from_full_history():
     assert_values(cells(table, "customers", "2024-02"), [1, 0, NAN])
     unbounded = cohort_table(WINDOW, "M", kind="unbounded", start="2024-01", end="2024-03")
     assert_values(cells(unbounded, "customers", "2024-01"), [1, 1, 0])
-    assert table.attrs["last_date"] == pd.Timestamp("2024-03-31")
+    assert pd.Timestamp(table.attrs["last_date"]) == pd.Timestamp("2024-03-31")
     # the same cohort sizes as in the full table
     full = cohort_table(WINDOW, "M")
     assert cells(full, "cohort_size", "2023-11")[0] == 1
@@ -423,8 +426,8 @@ def test_retention_matrix_shape_and_attrs():
     assert matrix.columns.tolist() == [0, 1, 2, 3]
     expected = [[1.0, 0.5, 0.5, 0.0], [1.0, 0.0, 1.0, NAN], [1.0, NAN, NAN, NAN]]
     np.testing.assert_array_equal(matrix.to_numpy(), np.array(expected))
-    assert matrix.attrs["cohort_size"].tolist() == [2, 1, 1]
-    assert matrix.attrs["cohort_size"].index.equals(matrix.index)
+    assert matrix.attrs["cohort_size"] == [2, 1, 1]
+    assert cohort_sizes(matrix).index.equals(matrix.index)
 
 
 def test_retention_matrix_from_long_table():
@@ -445,7 +448,7 @@ def test_weighted_average_row():
     # k=0: all cohorts; k=1, 2: Jan (2) and Feb (1); k=3: Jan only
     expected = [1.0, (1 + 0) / 3, (1 + 1) / 3, 0.0]
     np.testing.assert_allclose(matrix.iloc[-1].to_numpy(), expected)
-    assert matrix.attrs["cohort_size"].tolist() == [2, 1, 1]
+    assert matrix.attrs["cohort_size"] == [2, 1, 1]
 
 
 def test_weighted_average_retention():
@@ -767,3 +770,34 @@ def test_deterministic_and_row_order_free():
     pd.testing.assert_frame_equal(first, second, check_exact=True)
     shuffled = tx.sample(frac=1.0, random_state=3)
     pd.testing.assert_frame_equal(cohort_table(shuffled, "M"), first, check_exact=False, rtol=1e-12)
+
+
+def test_retention_matrix_forwards_every_cohort_table_option():
+    long = cohort_table(SKIP, "M", kind="unbounded", partial="keep")
+    pd.testing.assert_frame_equal(
+        retention_matrix(SKIP, "M", kind="unbounded", partial="keep"), pivot_cohorts(long)
+    )
+    # options left at their defaults are accepted on a cohort table
+    pd.testing.assert_frame_equal(retention_matrix(long, kind="n_period"), pivot_cohorts(long))
+    with pytest.raises(ValueError, match=r"\['colour'\] cannot apply"):
+        retention_matrix(long, colour="red")
+    with pytest.raises(TypeError, match="colour"):
+        retention_matrix(SKIP, "M", colour="red")
+
+
+def test_matrix_metadata_is_plain_and_marks_the_average_row():
+    matrix = retention_matrix(SKIP, "M", average=True)
+    assert matrix.attrs == {"cohort_size": [2, 1, 1], "values": "retention", "summary_rows": 1}
+    assert all(isinstance(label, str) for label in matrix.index)
+    cohorts, summary = split_summary_rows(matrix)
+    assert cohorts.index.tolist() == ["2024-01", "2024-02", "2024-04"]
+    assert summary.index.tolist() == ["weighted average"]
+    assert cohort_sizes(matrix).iloc[:3].tolist() == [2, 1, 1]
+    assert np.isnan(cohort_sizes(matrix).iloc[-1])
+    # the average of the matrix rows is the average row of the cohort table
+    np.testing.assert_allclose(
+        matrix_average(cohorts, cohort_sizes(cohorts)).to_numpy(), summary.iloc[0].to_numpy()
+    )
+    # a cohort row is never taken for a summary row because of its label
+    plain = retention_matrix(SKIP, "M")
+    assert split_summary_rows(plain)[1].empty

@@ -5,7 +5,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from retention.io.load import load_transactions
+from retention.io.load import ValidationReport, load_transactions
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_refunds_duplicates_and_future_rows_are_kept_and_reported(raw):
     raw.loc[2, "day"] = "2030-01-01"
     tx = load_transactions(raw, as_of="2025-01-01", **MAPPING)
     assert len(tx) == 4
-    report = tx.attrs["validation"]
+    report = ValidationReport.from_attrs(tx)
     assert (report.rows_read, report.rows_kept, report.rows_excluded) == (4, 4, 0)
     notes = {f.problem: f for f in report.notes}
     assert notes["negative (refunds or returns)"].count == 2
@@ -141,9 +141,9 @@ def test_drop_invalid_excludes_counts_and_keeps_the_rows(raw):
     raw.loc[1, "day"] = "not a date"
     raw.loc[2, "user"] = None
     with pytest.warns(UserWarning, match="excluded 2 invalid rows"):
-        tx = load_transactions(raw, drop_invalid=True, **MAPPING)
+        tx, report = load_transactions(raw, drop_invalid=True, return_report=True, **MAPPING)
     assert tx.index.tolist() == [0, 3]
-    report = tx.attrs["validation"]
+    assert "excluded_rows" not in str(tx.attrs) and len(tx.attrs["validation"]["excluded"]) == 2
     assert report.rows_excluded == 2
     assert {(f.column, f.count) for f in report.excluded} == {("day", 1), ("user", 1)}
     pd.testing.assert_frame_equal(report.excluded_rows, raw.loc[[1, 2]])

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -90,3 +91,11 @@ def test_retention_plus_churn_is_one_without_reactivation(start, kept, new):
 def test_annualized_churn_compounds_below_the_simple_sum(rate, periods):
     annual = annualize_churn(rate, periods)
     assert 0 <= annual <= min(1, rate * periods) + 1e-12
+
+
+def test_fractions_and_whole_numbers_share_one_check():
+    with pytest.raises(ValueError, match=r"rate is a fraction in \[0.0, 1.0\], got -0.1"):
+        annualize_churn(-0.1)
+    with pytest.raises(ValueError, match="periods must be a positive whole number, got 2.0"):
+        annualize_churn(0.05, periods=2.0)
+    assert annualize_churn(0.05, periods=np.int64(12)) == pytest.approx(annualize_churn(0.05))

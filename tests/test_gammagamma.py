@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
+from retention.metrics.rfm import rfm_summary
 from retention.models import BetaGeo, GammaGamma, NotFittedError, predict_clv
 from retention.models.gammagamma import _GammaGammaLikelihood
-from retention.metrics.rfm import rfm_summary
 
 CDNOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cdnow"
 

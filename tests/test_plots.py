@@ -472,3 +472,26 @@ def test_cumulative_revenue_missing_column_error_names_it():
         plot_cumulative_revenue(make_long().drop(columns="cumulative_revenue_per_customer"))
     with pytest.raises(TypeError, match="DataFrame"):
         plot_cumulative_revenue(None)
+
+
+def test_heatmap_of_a_saved_matrix_with_average_row():
+    """The matrix of retention_matrix(average=True) keeps its sizes and average marker as
+    plain attrs; the heatmap reads both and recomputes nothing."""
+    from retention.metrics.cohorts import retention_matrix
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 3, 3],
+            "order_date": pd.to_datetime(
+                ["2024-01-03", "2024-02-10", "2024-01-20", "2024-02-01", "2024-03-05"]
+            ),
+            "revenue": [10.0, 20.0, 15.0, 8.0, 5.0],
+        }
+    )
+    matrix = retention_matrix(tx, "M", average=True, partial="keep")
+    ax = plot_cohort_heatmap(matrix)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[:-1] == ["2024-01  (n=2)", "2024-02  (n=1)"]
+    assert labels[-1] == "weighted average"
+    assert ax.get_yticklabels()[-1].get_fontweight() == "bold"
+    assert len([ln for ln in ax.lines if ln.get_gid() == "summary-separator"]) == 1

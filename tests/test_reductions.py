@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retention.checks import require_columns
 from retention.engine import frame as reductions
+from retention.engine.frame import cohort_activity, customer_periods
 from retention.periods import period_codes
-from retention.engine.frame import check_columns, cohort_activity, customer_periods
 
 
 @pytest.mark.parametrize("freq", ["D", "W", "M", "Q"])
@@ -26,11 +27,11 @@ def test_calendar_index_agrees_with_period_codes(freq):
 
 def test_check_columns():
     tx = pd.DataFrame({"customer_id": [1], "order_date": [pd.Timestamp("2024-01-01")]})
-    check_columns(tx, customer="customer_id", date="order_date", order=None)
+    require_columns(tx, customer="customer_id", date="order_date", order=None)
     with pytest.raises(ValueError, match=r"column\(s\) 'revenue' \(amount=\).*'customer_id'"):
-        check_columns(tx, amount="revenue")
+        require_columns(tx, amount="revenue")
     with pytest.raises(ValueError, match=r"'channel' \(by=\)"):
-        check_columns(tx, by=["channel"])
+        require_columns(tx, by=["channel"])
 
 
 TX = pd.DataFrame(
@@ -193,3 +194,40 @@ def test_one_purchase_rule_for_every_table():
     assert periods.loc[periods["active"], "customer_id"].unique().tolist() == buyers
     activity = reductions.period_activity(tx, "M")
     assert len(np.unique(activity.customer)) == len(buyers)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 60), st.sampled_from([-4.0, 0.0, 3.0, 10.0])),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["D", "W", "M"]),
+)
+def test_purchase_occasions_match_brute_force(rows, freq):
+    """Occasion counts, first / last periods and refund-only periods, against pandas."""
+    tx = pd.DataFrame(
+        {
+            "customer_id": [c for c, _, _ in rows],
+            "order_date": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta([d for _, d, _ in rows], "D"),
+            "revenue": [r for _, _, r in rows],
+        }
+    )
+    log = reductions.occasion_codes(tx, freq)
+    n = len(log.labels)
+    occ = reductions.purchase_occasions(log.codes, log.period, log.revenue, log.span, n)
+    frame = tx.assign(code=log.codes, period=log.period)
+    buys = frame[frame["revenue"] >= 0].groupby("code")["period"]
+    count = buys.nunique().reindex(range(n), fill_value=0)
+    assert occ.count.tolist() == count.tolist()
+    bought = count > 0
+    assert occ.first[bought.to_numpy()].tolist() == buys.min().tolist()
+    assert occ.last[bought.to_numpy()].tolist() == buys.max().tolist()
+    pairs = frame.groupby(["code", "period"])["revenue"].apply(lambda r: (r < 0).all())
+    assert occ.n_refund_only_periods == int(pairs.sum())
+    revenue = reductions.occasion_revenue(occ, log.codes, log.revenue, n)
+    in_occasion = frame.set_index(["code", "period"]).index.map(lambda k: not pairs[k])
+    expected = frame[np.asarray(in_occasion)].groupby("code")["revenue"].sum()
+    np.testing.assert_allclose(revenue, expected.reindex(range(n), fill_value=0.0))

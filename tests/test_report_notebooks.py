@@ -1,7 +1,8 @@
 """The real report notebooks, run end to end by the batch runner on the sample data.
 
-Real papermill, kernels and nbconvert: hostile segment values, a failing parameter set, and a
-failure that must not replace the last good report.
+Real papermill, kernels and nbconvert: hostile segment values (every report notebook, with
+hostile values, column names and titles too), a failing parameter set, and a failure that must
+not replace the last good report.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from retention.reports.batch import run_reports
+from retention.reports.parameters import notebook_parameters
+from retention.reports.plan import find_report_notebooks
+from retention.reports.run import run_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT_REPORT = ROOT / "notebooks" / "cohort_retention_report.ipynb"
@@ -122,3 +126,133 @@ def test_failing_set_is_isolated_and_keeps_the_last_good_report(
     assert second.returncode == 1
     assert (folder / "monthly.html").read_bytes() == good
     assert (folder / "monthly.failed.ipynb").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# every report notebook, with hostile segment values, column names and titles
+# --------------------------------------------------------------------------------------------
+
+LINK = "[x](javascript:alert(1))"
+IMG = "<img src=x onerror=alert(1)>"
+NEWLINE = "north\n# broken east"
+NUL = "nul\x00value"
+HOSTILE = [SCRIPT, LINK, IMG, NEWLINE, NUL]
+#: The report title: every hostile string at once, a line break starting a new heading.
+TITLE = "Report " + " ".join(HOSTILE) + "\n## broken title"
+#: The segment of each report: a line break, then Markdown and HTML.
+SEGMENT = f"NL\n# broken {LINK} {IMG}\x00end"
+#: A segment column named with markup, holding the five hostile values.
+CHANNEL = f"channel {IMG}"
+
+
+class _Page(HTMLParser):
+    """What a browser would make of a page: elements with attributes, script text, headings
+    and the visible text."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.scripts: list[str] = []
+        self.headings: list[str] = []
+        self.text: list[str] = []
+        self._open: list[str] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, {k: v or "" for k, v in attrs}))
+        if tag == "script":
+            self.scripts.append("")
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.headings.append("")
+        if tag not in ("img", "br", "hr", "meta", "link", "input"):
+            self._open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            while self._open.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        if "script" in self._open:
+            self.scripts[-1] += data
+        elif "style" not in self._open:
+            self.text.append(data)
+            if any(t in self._open for t in ("h1", "h2", "h3", "h4", "h5", "h6")):
+                self.headings[-1] += data
+
+
+def assert_nothing_live(page: str) -> _Page:
+    """No hostile string of the data or parameters works as markup on this page."""
+    assert "\x00" not in page
+    assert "<script>alert" not in page.lower()
+    assert "<img src=x onerror" not in page.lower()
+    parsed = _Page(page)
+    assert not [s for s in parsed.scripts if "alert(" in s]
+    for tag, attrs in parsed.elements:
+        for name, value in attrs.items():
+            assert not value.strip().lower().startswith("javascript:"), (tag, name, value)
+            assert not (name.startswith("on") and "alert" in value), (tag, name, value)
+        assert not (tag == "img" and attrs.get("src") == "x"), attrs
+    assert 'href="javascript:' not in page.lower()
+    # a line break in a title or value never starts a heading of its own
+    assert not [h for h in parsed.headings if h.strip().startswith("broken")], parsed.headings
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def hostile_parquet(tmp_path_factory) -> Path:
+    """A small log from the sample data: the channels are the hostile values (in a column
+    with markup in its name), the country of the reports is :data:`SEGMENT`."""
+    tx = pd.read_csv(ROOT / "data" / "sample_transactions.csv")
+    channels = sorted(tx["channel"].unique())
+    assert len(channels) == len(HOSTILE)
+    tx[CHANNEL] = tx.pop("channel").map(dict(zip(channels, HOSTILE, strict=True)))
+    tx["country"] = tx["country"].where(tx["country"] != "NL", SEGMENT)
+    customers = tx["customer_id"].drop_duplicates()
+    tx = tx[tx["customer_id"].isin(customers.iloc[::2])]  # half the customers: fast
+    path = tmp_path_factory.mktemp("hostile") / "tx.parquet"
+    tx.to_parquet(path, index=False)
+    return path
+
+
+REPORTS = find_report_notebooks(ROOT / "notebooks")
+
+
+def test_every_report_notebook_is_covered() -> None:
+    assert {p.name for p in REPORTS} >= {COHORT_REPORT.name, "clv_breakdown_report.ipynb"}
+
+
+@pytest.mark.parametrize("notebook", REPORTS, ids=lambda p: p.stem)
+def test_hostile_values_and_titles_are_shown_never_run(
+    notebook: Path, hostile_parquet: Path, tmp_path: Path
+) -> None:
+    declared = notebook_parameters(notebook)
+    parameters = {
+        "data_path": str(hostile_parquet),
+        "segment_column": "country",
+        "segment_value": SEGMENT,
+        "title": TITLE,
+    }
+    # a report that breaks its figures down by a segment does so by the hostile column
+    parameters.update({k: CHANNEL for k in ("breakdown",) if k in declared})
+    assert set(parameters) <= set(declared)
+    out = tmp_path / "reports"
+    [result] = run_reports([notebook], parameters, output_dir=out, progress=False)
+    assert result.status == "ok", result.error
+
+    page = result.html_path.read_text(encoding="utf-8")
+    parsed = assert_nothing_live(page)
+    text = " ".join(parsed.text)
+    # shown as written (line breaks and NUL as spaces), in one heading
+    assert any(
+        "Report <script>alert(1)</script> [x](javascript:alert(1))" in h
+        and "north # broken east nul value ## broken title" in h
+        and "NL # broken [x](javascript:alert(1)) <img src=x onerror=alert(1)> end" in h
+        for h in parsed.headings
+    ), parsed.headings
+    if "breakdown" in declared:  # the hostile channels in the breakdown tables and text
+        for value in (SCRIPT, LINK, IMG, "north # broken east", "nul value"):
+            assert value in text, value
+        assert CHANNEL in text
+    assert_nothing_live((out / "index.html").read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""Tests of the synthetic transaction log (retention/sample.py) and the bundled CSV."""
+"""Tests of the synthetic transaction log (retention/io/sample.py) and the bundled CSV."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
+import retention.models.base as base_module
 import retention.models.sbg as sbg_module
 from retention.models import (
     BetaGeo,
@@ -335,6 +336,27 @@ def test_project_table() -> None:
     assert table.loc[0, "expected_active"] == COHORT
     short = model.project(3)
     assert len(short) == 4 and not short["projected"].any()
+
+
+def test_fit_runs_through_the_shared_fitting_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One optimiser, one parameter box and one set of checks for every model."""
+    calls = []
+    shared = base_module.fit_log_params
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return shared(*args, **kwargs)
+
+    monkeypatch.setattr(base_module, "fit_log_params", spy)
+    model = ShiftedBetaGeometric(tol=1e-11, max_iter=500).fit(_counts(REGULAR))
+    assert len(calls) == 1
+    (_, x0, names, scale, name), options = calls[0]
+    assert names == ("alpha", "beta") and name == "sBG" and scale == COHORT
+    assert np.shape(x0) == (2, 2)  # moment-matching start and alpha = beta = 1
+    assert options["tol"] == 1e-11 and options["max_iter"] == 500
+    assert {k: round(v, 3) for k, v in model.params_.items()} == PUBLISHED["regular"][1]
+    assert model.optimizer_result_.x.max() < base_module.LOG_BOUND
+    assert not hasattr(sbg_module, "optimize")
 
 
 def test_fit_is_deterministic_and_does_not_mutate_input() -> None:

@@ -18,9 +18,44 @@ vectorised NumPy passes over integer keys:
 
 No datetime group-by, no Python loop over rows or customers, no copy of the input frame.
 
-A second engine (DuckDB, Ibis, Spark) can take over by implementing the same functions with
-the same output columns; the tables built on top of them do not change. The SQL equivalent
-of :func:`cohort_activity` (calendar months, ``include_refunds=False``) is::
+The contract a second engine (DuckDB, Ibis, Spark) implements: the functions below, with
+the same inputs (a transaction table plus the names of its ``customer``, ``date`` (datetime64,
+tz-naive), ``amount`` and optional ``order`` columns) and the same small typed outputs; the
+tables built on top of them do not change.
+
+==============================  ==========================================================
+function                        returns
+==============================  ==========================================================
+:func:`cohort_activity`         :class:`CohortActivity`: per (segment, cohort, offset) cell
+                                customers, orders, revenue; per cohort its size
+:func:`customer_periods`        distinct (customer, period) pairs with orders and revenue
+:func:`period_activity`         :class:`PeriodActivity`: distinct (customer, period) pairs
+                                with a purchase; orders and net revenue per period
+:func:`customer_totals`         :class:`CustomerTotals`: first / last purchase, segment,
+                                orders and revenue per customer
+:func:`occasion_codes`          :class:`OccasionCodes`: customer code and period of every
+                                row (the input of :func:`purchase_occasions`)
+:func:`purchase_occasions`      :class:`PurchaseOccasions`: per customer code the number of
+                                purchase periods, the first and the last
+:func:`occasion_revenue`        per customer code, the revenue of its purchase periods
+==============================  ==========================================================
+
+Rules every engine keeps:
+
+* purchase = revenue >= 0 (:func:`is_purchase`); a refund counts in revenue, never in
+  activity (unless ``include_refunds``); a customer with refunds only is counted, not listed;
+* calendar periods are those of :func:`retention.periods.period_codes` (``D``; ``W`` weeks
+  starting Monday; ``M``; ``Q``), identified by their :class:`pandas.Period` ordinal; rolling
+  periods are :data:`ROLLING_DAYS` long, counted from each customer's first purchase day;
+* a purchase occasion is a distinct (customer, period) pair with a purchase; its value is
+  the net revenue of all the customer's rows in that period; a period with refunds only is
+  not an occasion and its rows and amount are reported apart;
+* customer ids are coded by :func:`retention.checks.encode_customers`; outputs are indexed
+  by the ids themselves, sorted when they can be ordered;
+* missing ids, dates or amounts are refused with the column, the count and examples.
+
+The SQL equivalent of :func:`cohort_activity` (calendar months, ``include_refunds=False``)
+is::
 
     WITH t AS (SELECT customer_id, date_trunc('month', order_date) AS p, revenue FROM tx),
          first AS (SELECT customer_id, min(p) AS cohort FROM t WHERE revenue >= 0 GROUP BY 1),
@@ -41,6 +76,7 @@ import pandas as pd
 from retention.checks import (
     IdCodes,
     amount_values,
+    as_list,
     bad_rows,
     date_values,
     encode_customers,
@@ -73,10 +109,6 @@ _BITMAP_BYTES_PER_ROW = 8  # or this many per transaction row; else keys are sor
 # --------------------------------------------------------------------------------------
 # input checks and encoding
 # --------------------------------------------------------------------------------------
-
-
-#: Former name of :func:`retention.checks.require_columns`, kept importable.
-check_columns = require_columns
 
 
 def is_purchase(amount: np.ndarray) -> np.ndarray:
@@ -365,12 +397,6 @@ class CohortActivity(NamedTuple):
     customers_without_purchase: int
 
 
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
-
-
 def cohort_activity(
     tx: pd.DataFrame,
     freq: str = "M",
@@ -435,7 +461,7 @@ def cohort_activity(
     freq = normalize_freq(freq)
     if periods not in ("calendar", "rolling"):
         raise ValueError(f"periods={periods!r}; use 'calendar' or 'rolling'.")
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     require_columns(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols)
     until_day = None
     if until is not None:
@@ -965,7 +991,7 @@ def customer_totals(
     >>> totals.customers_without_purchase, totals.revenue_without_purchase
     (1, -2.0)
     """
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     require_columns(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols)
     reserved = {"first_purchase", "last_purchase", "orders", "revenue"}
     clash = [c for c in by_cols if c in reserved]
@@ -1037,3 +1063,190 @@ def customer_totals(
         customers_without_purchase=int(np.count_nonzero(without)),
         revenue_without_purchase=float(revenue[without].sum()),
     )
+
+
+# --------------------------------------------------------------------------------------
+# purchase occasions (the RFM summaries)
+# --------------------------------------------------------------------------------------
+
+
+class OccasionCodes(NamedTuple):
+    """A transaction log as integer codes for purchase occasions (see :func:`occasion_codes`).
+
+    ``period`` is each row's period code minus ``first_period`` (int32), so periods run
+    ``0 .. span - 1`` from the first to the last transaction.
+    """
+
+    freq: str
+    customer: str  # name of the customer column (the index name of the summaries)
+    codes: np.ndarray  # customer code of each row
+    labels: pd.Index  # customer id of each code
+    period: np.ndarray  # period of each row, relative to first_period (int32)
+    revenue: np.ndarray | None  # float64 amount of each row, None without an amount column
+    first_period: int  # period code (:func:`retention.periods.period_codes`) of the first row
+    span: int  # number of periods from the first to the last transaction
+    first_date: np.datetime64
+    last_date: np.datetime64
+
+    def period_of(self, date: Any) -> int:
+        """Period of a date relative to ``first_period``."""
+        day = np.array([np.datetime64(date, "ns")])
+        return int(period_codes(day, self.freq)[0]) - self.first_period
+
+
+def occasion_codes(
+    tx: pd.DataFrame,
+    freq: str,
+    *,
+    customer: str = CUSTOMER,
+    date: str = DATE,
+    amount: str | None = AMOUNT,
+) -> OccasionCodes:
+    """Customer codes, relative period codes and amounts of every row, in one pass.
+
+    Periods are those of :func:`retention.periods.period_codes` (calendar periods);
+    dates must be datetime64 and tz-naive, ids and amounts present.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [7, 5, 7],
+    ...                    "order_date": pd.to_datetime(["2024-01-02", "2024-01-09", "2024-02-01"]),
+    ...                    "revenue": [10.0, 5.0, -2.0]})
+    >>> log = occasion_codes(tx, "M")
+    >>> log.codes.tolist(), log.period.tolist(), log.span, list(log.labels)
+    ([2, 0, 2], [0, 0, 1], 2, [5, 6, 7])
+    """
+    require_columns(tx, customer=customer, date=date, amount=amount)
+    freq = normalize_freq(freq)
+    dates = date_values(tx[date], date)
+    revenue = None if amount is None else amount_values(tx[amount], amount)
+    if len(dates) == 0:
+        raise ValueError("the transaction table is empty.")
+    first_date, last_date = dates.min(), dates.max()
+    lo = int(period_codes(np.array([first_date]), freq)[0])
+    span = int(period_codes(np.array([last_date]), freq)[0]) - lo + 1
+    # period codes in chunks, straight into int32 (no full-size int64 temporaries)
+    period = np.empty(len(dates), dtype=np.int32)
+    for start in range(0, len(dates), _CHUNK):
+        chunk = period_codes(dates[start:start + _CHUNK], freq)
+        np.subtract(chunk, lo, out=period[start:start + _CHUNK], casting="unsafe")
+    ids = encode_customers(tx[customer], customer, tx.index)
+    return OccasionCodes(freq, customer, ids.codes, ids.index(), period, revenue, lo, span,
+                         first_date, last_date)
+
+
+class PurchaseOccasions(NamedTuple):
+    """Purchase occasions per customer code (see :func:`purchase_occasions`)."""
+
+    count: np.ndarray  # number of occasions of each customer code
+    first: np.ndarray  # period of the first occasion (int32; 0 without one)
+    last: np.ndarray  # period of the last occasion (int32; 0 without one)
+    outside: np.ndarray  # positions of refund rows in a period without purchase
+    n_refund_only_periods: int  # (customer, period) pairs with refunds only
+    refund_only_amount: float  # their summed amount
+
+
+def purchase_occasions(
+    codes: np.ndarray,
+    period: np.ndarray,
+    revenue: np.ndarray | None,
+    span: int,
+    n_customers: int,
+) -> PurchaseOccasions:
+    """Distinct (customer, period) pairs with a purchase, summarised per customer code.
+
+    A row is a purchase by :func:`is_purchase` (revenue >= 0; every row when ``revenue``
+    is None). A period with only refunds is not an occasion: its rows are returned in
+    ``outside`` and counted.
+
+    Parameters
+    ----------
+    codes, period : ndarray
+        Customer code and relative period of each row (e.g. of :func:`occasion_codes`, or
+        a subset of its rows); ``0 <= period < span``, ``0 <= code < n_customers``.
+    revenue : ndarray or None
+        Amount of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> occ = purchase_occasions(np.array([0, 0, 0, 1]), np.array([0, 0, 2, 1]),
+    ...                          np.array([10.0, 5.0, 20.0, -3.0]), 3, 2)
+    >>> occ.count.tolist(), occ.first.tolist(), occ.last.tolist(), occ.outside.tolist()
+    ([2, 0], [0, 0], [2, 0], [3])
+    """
+    # One sort of 2 * (customer * span + period) + is_refund over all rows. Keys fit
+    # comfortably in int64: customers < 1e12 and span < 1e6 periods.
+    keys = codes.astype(np.int64)
+    keys *= span
+    keys += period
+    keys <<= 1
+    refund = None if revenue is None else ~is_purchase(revenue)
+    has_refunds = refund is not None and bool(refund.any())
+    if has_refunds:
+        np.add(keys, refund, out=keys, casting="unsafe")
+    keys.sort()
+    if len(keys):
+        flag = np.empty(len(keys), dtype=bool)
+        flag[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=flag[1:])
+        keys = keys[flag]
+        del flag
+    # distinct (customer, period, is_refund); a period with both comes as (k, 0), (k, 1)
+    refund_entry = np.bitwise_and(keys, 1).astype(bool) if has_refunds else None
+    keys >>= 1
+    outside = np.empty(0, dtype=np.intp)
+    n_refund_only = 0
+    refund_only_amount = 0.0
+    if has_refunds:
+        pos = np.flatnonzero(refund_entry)
+        alone = np.ones(len(pos), dtype=bool)
+        inner = pos > 0
+        alone[inner] = keys[pos[inner] - 1] != keys[pos[inner]]
+        refund_only = keys[pos[alone]]  # refund-only periods: not purchase occasions
+        keys = keys[~refund_entry]
+        del refund_entry
+        n_refund_only = len(refund_only)
+        if len(refund_only):
+            rows = np.flatnonzero(refund)
+            row_keys = codes[rows].astype(np.int64) * span + period[rows]
+            outside = rows[np.isin(row_keys, refund_only)]
+            refund_only_amount = float(revenue[outside].sum())
+
+    cust = np.floor_divide(keys, span, out=np.empty(len(keys), dtype=codes.dtype),
+                           casting="unsafe")
+    count = np.bincount(cust, minlength=n_customers)
+    first = np.zeros(n_customers, dtype=np.int32)
+    last = np.zeros(n_customers, dtype=np.int32)
+    if len(cust):
+        flag = np.empty(len(cust), dtype=bool)
+        flag[0] = True
+        np.not_equal(cust[1:], cust[:-1], out=flag[1:])
+        starts = np.flatnonzero(flag)
+        ends = np.r_[starts[1:] - 1, len(cust) - 1]
+        who = cust[starts]
+        first[who] = keys[starts] - who.astype(np.int64) * span
+        last[who] = keys[ends] - who.astype(np.int64) * span
+    return PurchaseOccasions(count, first, last, outside, int(n_refund_only),
+                             float(refund_only_amount))
+
+
+def occasion_revenue(
+    occasions: PurchaseOccasions, codes: np.ndarray, revenue: np.ndarray, n_customers: int
+) -> np.ndarray:
+    """Summed revenue of the rows that belong to a purchase occasion, per customer code.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> codes, rev = np.array([0, 0, 1]), np.array([10.0, 5.0, -3.0])
+    >>> occ = purchase_occasions(codes, np.array([0, 0, 0]), rev, 1, 2)
+    >>> occasion_revenue(occ, codes, rev, 2).tolist()
+    [15.0, 0.0]
+    """
+    total = np.bincount(codes, weights=revenue, minlength=n_customers)
+    if len(occasions.outside):
+        outside = occasions.outside
+        total -= np.bincount(codes[outside], weights=revenue[outside], minlength=n_customers)
+    return total

@@ -8,7 +8,9 @@ Rows that cannot be used (missing customer, unparseable date, non-numeric amount
 load with a :class:`ValueError` naming the column, the count and examples — unless
 ``drop_invalid=True``, in which case they are excluded and the report says how many and which.
 Rows that are valid but worth knowing about (refunds, exact duplicates, future dates) are kept
-and counted in the report, which travels with the frame as ``tx.attrs["validation"]``.
+and counted in the report. The frame carries its counts and a few examples as plain values in
+``tx.attrs["validation"]`` (so it saves to Parquet); ``return_report=True`` also returns the
+:class:`ValidationReport` itself, with the excluded rows.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from retention.checks import examples, require_columns
+from retention.checks import examples, json_value, require_columns
 
 __all__ = ["CANONICAL", "Finding", "ValidationReport", "load_transactions", "require_columns"]
 
@@ -55,6 +58,20 @@ class Finding:
             f" (e.g. {shown})" if shown else ""
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as plain (JSON-serialisable) values."""
+        return {
+            "column": str(self.column),
+            "problem": self.problem,
+            "count": int(self.count),
+            "examples": [json_value(e) for e in self.examples],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The finding :meth:`to_dict` wrote."""
+        return cls(data["column"], data["problem"], int(data["count"]), tuple(data["examples"]))
+
 
 @dataclass(frozen=True)
 class ValidationReport:
@@ -69,9 +86,27 @@ class ValidationReport:
     excluded : list of Finding
         Reasons rows were dropped (only with ``drop_invalid=True``), with counts and examples.
     excluded_rows : DataFrame
-        The dropped rows themselves, as read, so nothing is lost.
+        The dropped rows themselves, as read, so nothing is lost (empty in a report rebuilt
+        by :meth:`from_attrs`).
     notes : list of Finding
         Rows kept but worth knowing about: refunds, exact duplicates, future-dated orders.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"customer_id": ["a", None], "order_date": ["2024-01-03", "2024-01-04"],
+    ...                     "revenue": [20.0, 5.0]})
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     tx, report = load_transactions(raw, drop_invalid=True, return_report=True)
+    >>> report.rows_excluded, len(report.excluded_rows)
+    (1, 1)
+    >>> tx.attrs["validation"]["rows_excluded"]
+    1
+    >>> print(ValidationReport.from_attrs(tx))
+    DataFrame: 2 rows read, 1 kept
+      excluded customer_id: 1 rows with a missing customer id (e.g. None)
     """
 
     source: str
@@ -90,6 +125,44 @@ class ValidationReport:
         lines += [f"  excluded {f}" for f in self.excluded]
         lines += [f"  kept {f}" for f in self.notes]
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts and examples as plain (JSON-serialisable) values, without the excluded rows:
+        what ``tx.attrs["validation"]`` holds."""
+        return {
+            "source": self.source,
+            "rows_read": int(self.rows_read),
+            "rows_kept": int(self.rows_kept),
+            "rows_excluded": int(self.rows_excluded),
+            "excluded": [f.to_dict() for f in self.excluded],
+            "notes": [f.to_dict() for f in self.notes],
+        }
+
+    @classmethod
+    def from_attrs(cls, data: pd.DataFrame | dict[str, Any]) -> ValidationReport:
+        """The report of a loaded frame (or of its ``attrs["validation"]`` dict), rebuilt from
+        the plain values; ``excluded_rows`` is empty (ask ``load_transactions`` for
+        ``return_report=True`` to keep the rows).
+
+        Raises
+        ------
+        ValueError
+            The frame carries no validation report (it did not come from
+            :func:`load_transactions`, or its ``attrs`` were lost).
+        """
+        attrs = data.attrs.get("validation") if isinstance(data, pd.DataFrame) else data
+        if not isinstance(attrs, dict):
+            raise ValueError(
+                "no validation report in attrs['validation']; load the data with "
+                "retention.load_transactions (pass return_report=True to keep the report)."
+            )
+        return cls(
+            source=attrs["source"],
+            rows_read=int(attrs["rows_read"]),
+            rows_kept=int(attrs["rows_kept"]),
+            excluded=[Finding.from_dict(f) for f in attrs.get("excluded", [])],
+            notes=[Finding.from_dict(f) for f in attrs.get("notes", [])],
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per finding: action (excluded / kept), column, problem, count, examples."""
@@ -183,8 +256,9 @@ def load_transactions(
     date_format: str | None = None,
     drop_invalid: bool = False,
     as_of: str | pd.Timestamp | None = None,
+    return_report: bool = False,
     **read_kwargs,
-) -> pd.DataFrame:
+) -> pd.DataFrame | tuple[pd.DataFrame, ValidationReport]:
     """Read and validate a transaction log, returning it in the canonical schema.
 
     Parameters
@@ -204,14 +278,18 @@ def load_transactions(
         ``report.excluded_rows``; a warning says how many.
     as_of : date-like, optional
         Orders after this date are reported as future-dated (default: now).
+    return_report : bool, default False
+        Return ``(tx, report)``: the :class:`ValidationReport` too, with the excluded rows.
     **read_kwargs
         Passed to the pandas reader (``sep=``, ``sheet_name=``, ``names=`` ...).
 
     Returns
     -------
     DataFrame
-        Canonical columns first, then every other column of the source. The
-        :class:`ValidationReport` is in ``tx.attrs["validation"]``.
+        Canonical columns first, then every other column of the source.
+        ``tx.attrs["validation"]`` holds the report's counts and examples as plain values
+        (:meth:`ValidationReport.to_dict`; rebuild it with
+        :meth:`ValidationReport.from_attrs`). With ``return_report``, ``(tx, report)``.
 
     Raises
     ------
@@ -228,7 +306,9 @@ def load_transactions(
     >>> tx = load_transactions(raw, customer="user", date="day", amount="total")
     >>> list(tx.columns)
     ['customer_id', 'order_date', 'revenue']
-    >>> print(tx.attrs["validation"])
+    >>> tx.attrs["validation"]["notes"][0]["count"]
+    1
+    >>> print(ValidationReport.from_attrs(tx))
     DataFrame: 3 rows read, 3 kept
       kept total: 1 rows negative (refunds or returns) (e.g. -5.0)
     """
@@ -298,7 +378,7 @@ def load_transactions(
         warnings.warn(
             f"{name}: excluded {len(excluded_rows):,} invalid rows ("
             + "; ".join(map(str, findings))
-            + "); see tx.attrs['validation'].",
+            + "); see tx.attrs['validation'], or pass return_report=True for the rows.",
             stacklevel=2,
         )
         if tx.empty:
@@ -336,7 +416,7 @@ def load_transactions(
             )
         )
 
-    tx.attrs["validation"] = ValidationReport(
+    report = ValidationReport(
         source=name,
         rows_read=len(raw),
         rows_kept=len(tx),
@@ -344,4 +424,5 @@ def load_transactions(
         excluded_rows=excluded_rows,
         notes=notes,
     )
-    return tx
+    tx.attrs = {"validation": report.to_dict()}
+    return (tx, report) if return_report else tx

@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from retention.checks import whole_number
+
 __all__ = ["sample_transactions", "CHANNELS", "COUNTRIES"]
 
 #: Acquisition channels, in a fixed order (the order of every per-channel table below).
@@ -261,14 +263,7 @@ def sample_transactions(
 
 
 def _check_n_customers(n_customers: int) -> int:
-    if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer):
-        raise ValueError(
-            f"n_customers must be a positive integer, got {n_customers!r} "
-            f"({type(n_customers).__name__})."
-        )
-    if n_customers < 1:
-        raise ValueError(f"n_customers must be at least 1, got {n_customers}.")
-    return int(n_customers)
+    return whole_number("n_customers", n_customers, what="a positive integer (at least 1)")
 
 
 def _check_window(

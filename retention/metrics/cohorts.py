@@ -41,22 +41,23 @@ Observability
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Hashable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 
-from retention.periods import normalize_freq, period_labels, period_start
+from retention.checks import as_list, json_value
 from retention.engine.frame import (
     AMOUNT,
     CUSTOMER,
     DATE,
     ROLLING_DAYS,
     CohortActivity,
-    _as_list,
     cohort_activity,
 )
+from retention.periods import normalize_freq, period_label, period_labels, period_start
 
 KINDS = ("n_period", "unbounded")
 PERIODS = ("calendar", "rolling")
@@ -207,7 +208,8 @@ def cohort_table(
         - ``partial`` (bool, only with ``partial="flag"``): observed but incomplete.
 
         Cohorts without any customer (no first purchase in that period) have no rows.
-        ``attrs`` records the options, ``last_date`` and what could not be attributed to a
+        ``attrs`` (plain JSON values) records the options, ``last_date`` (ISO string) and
+        what could not be attributed to a
         cohort cell (``unattributed_rows``, ``unattributed_revenue``: refunds dated before
         the customer's first purchase or from customers who never purchased;
         ``customers_without_purchase``).
@@ -235,7 +237,7 @@ def cohort_table(
     _choice("kind", kind, KINDS)
     _choice("periods", periods, PERIODS)
     _choice("partial", partial, PARTIAL)
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     start_code = None if start is None else _period_ordinal(start, freq, "start", "start")
     end_code = None if end is None else _period_ordinal(end, freq, "end", "end")
     until = None if end_code is None else period_start([end_code + 1], freq)[0]
@@ -259,10 +261,10 @@ def cohort_table(
         partial=partial,
         by=by_cols,
         include_refunds=include_refunds,
-        last_date=activity.last_date,
-        unattributed_rows=activity.unattributed_rows,
-        unattributed_revenue=activity.unattributed_revenue,
-        customers_without_purchase=activity.customers_without_purchase,
+        last_date=json_value(activity.last_date),
+        unattributed_rows=int(activity.unattributed_rows),
+        unattributed_revenue=float(activity.unattributed_revenue),
+        customers_without_purchase=int(activity.customers_without_purchase),
     )
     return table
 
@@ -452,11 +454,104 @@ def _pivot_one(long: pd.DataFrame, values: str, average: bool) -> pd.DataFrame:
         curve = weighted_average_retention(long, values).set_index("period")[values]
         matrix = pd.DataFrame(
             np.vstack([matrix.to_numpy(np.float64), curve.reindex(matrix.columns).to_numpy()]),
-            index=pd.Index([*matrix.index, AVERAGE_LABEL], dtype=object, name="cohort"),
+            index=pd.Index(
+                [*map(period_label, matrix.index), AVERAGE_LABEL], dtype=object, name="cohort"
+            ),
             columns=matrix.columns,
         )
-    matrix.attrs = {"cohort_size": sizes, "values": values}
+    matrix.attrs = {
+        "cohort_size": [int(n) for n in sizes],
+        "values": values,
+        "summary_rows": int(average),
+    }
     return matrix
+
+
+def split_summary_rows(matrix: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a wide matrix into its cohort rows and its trailing summary rows.
+
+    Summary rows are those :func:`pivot_cohorts` counts in ``attrs["summary_rows"]``, or,
+    for a matrix built by hand, trailing rows labelled :data:`AVERAGE_LABEL`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({0: [1.0, 1.0, 1.0]}, index=["2024-01", "2024-02", AVERAGE_LABEL])
+    >>> [list(part.index) for part in split_summary_rows(m)]
+    [['2024-01', '2024-02'], ['weighted average']]
+    """
+    n = len(matrix) - int(matrix.attrs.get("summary_rows", 0))
+    if "summary_rows" not in matrix.attrs:
+        while n > 0 and matrix.index[n - 1] == AVERAGE_LABEL:
+            n -= 1
+    return matrix.iloc[:n], matrix.iloc[n:]
+
+
+def cohort_sizes(matrix: pd.DataFrame) -> pd.Series | None:
+    """Cohort sizes of a wide matrix's rows (NaN for summary rows), or None when unknown.
+
+    :func:`pivot_cohorts` stores them as a list in ``attrs["cohort_size"]`` (one entry a
+    cohort row, so the matrix saves to Parquet); a Series or dict keyed by row label is
+    accepted too.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> long = pd.DataFrame({"cohort": pd.PeriodIndex(["2024-01", "2024-02"], freq="M"),
+    ...                      "period": [0, 0], "cohort_size": [100, 300],
+    ...                      "retention": [1.0, 1.0], "observed": [True, True]})
+    >>> cohort_sizes(pivot_cohorts(long, average=True)).tolist()
+    [100.0, 300.0, nan]
+    """
+    sizes = matrix.attrs.get("cohort_size")
+    if sizes is None:
+        return None
+    if isinstance(sizes, pd.Series | dict):
+        sizes = pd.Series(sizes)
+        return pd.Series(
+            [sizes.get(label, np.nan) for label in matrix.index], index=matrix.index, dtype=float
+        )
+    values = np.full(len(matrix), np.nan)
+    sizes = np.asarray(sizes, dtype=float)[: len(matrix)]
+    values[: len(sizes)] = sizes
+    return pd.Series(values, index=matrix.index, name="cohort_size")
+
+
+def matrix_average(
+    matrix: pd.DataFrame, sizes: pd.Series | None = None, *, cumulative: bool = False
+) -> pd.Series:
+    """Average of each period of a wide matrix over the cohorts observed in it, weighted by
+    cohort size (the plain mean without sizes); NaN cells are left out of both the
+    numerator and the weights.
+
+    With ``cumulative``, the matrix holds running totals: each period's increment is
+    averaged over the cohorts observed in that period and the averages summed up, so the
+    curve does not drop at long horizons where only the oldest cohorts are observed.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> m = pd.DataFrame([[1.0, 0.4], [1.0, np.nan]])
+    >>> matrix_average(m, pd.Series([100, 300])).tolist()
+    [1.0, 0.4]
+    >>> matrix_average(pd.DataFrame([[10.0, 15.0], [20.0, np.nan]]), cumulative=True).tolist()
+    [15.0, 20.0]
+    """
+    if cumulative:
+        increments = matrix.diff(axis=1)
+        increments.iloc[:, 0] = matrix.iloc[:, 0]
+        return matrix_average(increments, sizes).cumsum()
+    values = matrix.to_numpy(dtype=float)
+    if sizes is None:
+        weights = np.ones(values.shape)
+    else:
+        weights = np.broadcast_to(sizes.to_numpy(dtype=float)[:, None], values.shape)
+    use = ~np.isnan(values) & ~np.isnan(weights)
+    numerator = np.where(use, values * weights, 0.0).sum(axis=0)
+    denominator = np.where(use, weights, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        average = np.where(denominator > 0, numerator / denominator, np.nan)
+    return pd.Series(average, index=matrix.columns, name=AVERAGE_LABEL)
 
 
 def pivot_cohorts(
@@ -472,13 +567,16 @@ def pivot_cohorts(
         Measure shown in the cells (see :data:`MEASURES`).
     average : bool
         Append a row labelled ``"weighted average"`` (see :func:`weighted_average_retention`);
-        the index then holds that string after the periods.
+        the index then holds text: the cohorts' labels (:func:`retention.periods.period_label`)
+        and that string after them.
 
     Returns
     -------
     DataFrame or dict of DataFrame
         Index ``cohort`` (PeriodIndex), columns ``period`` 0..K, NaN where the cell is not
-        observed; ``attrs["cohort_size"]`` is the cohort sizes (Series indexed by cohort).
+        observed; ``attrs["cohort_size"]`` is the cohort sizes (a list, one entry a cohort
+        row; :func:`cohort_sizes` aligns it on the rows) and ``attrs["summary_rows"]`` the
+        number of trailing summary rows.
         For a table with segment columns: a dict ``{segment: matrix}`` in segment order (keys
         are tuples when there are several segment columns), ready for one heatmap each.
 
@@ -510,23 +608,29 @@ def pivot_cohorts(
     return out
 
 
+class CohortOptions(TypedDict, total=False):
+    """Options of :func:`cohort_table` that :func:`retention_matrix` passes on."""
+
+    kind: Literal["n_period", "unbounded"]
+    periods: Literal["calendar", "rolling"]
+    by: str | Sequence[str] | None
+    start: Any
+    end: Any
+    partial: Literal["exclude", "flag", "keep"]
+    include_refunds: bool
+    customer: str
+    date: str
+    amount: str
+    order: str | None
+
+
 def retention_matrix(
     data: pd.DataFrame,
     freq: str = "M",
     *,
     values: str = "retention",
     average: bool = False,
-    kind: Literal["n_period", "unbounded"] = "n_period",
-    periods: Literal["calendar", "rolling"] = "calendar",
-    by: str | Sequence[str] | None = None,
-    start: Any = None,
-    end: Any = None,
-    partial: Literal["exclude", "flag", "keep"] = "exclude",
-    include_refunds: bool = False,
-    customer: str = CUSTOMER,
-    date: str = DATE,
-    amount: str = AMOUNT,
-    order: str | None = None,
+    **options: Unpack[CohortOptions],
 ) -> pd.DataFrame | dict[Hashable, pd.DataFrame]:
     """Wide retention matrix: cohorts down, period offsets 0..K across.
 
@@ -539,8 +643,12 @@ def retention_matrix(
     ----------
     data : DataFrame
         Transactions, or the output of :func:`cohort_table`.
-    freq, kind, periods, by, start, end, partial, include_refunds, customer, date, amount, order
+    freq : str
         See :func:`cohort_table`.
+    **options
+        Passed to :func:`cohort_table` (see :class:`CohortOptions`): ``kind``, ``periods``,
+        ``by``, ``start``, ``end``, ``partial``, ``include_refunds``, ``customer``,
+        ``date``, ``amount``, ``order``.
     values : str
         Measure in the cells: ``"retention"`` (default), ``"customers"``, ``"orders"``,
         ``"revenue"``, ``"revenue_retention"`` or ``"cumulative_revenue_per_customer"``.
@@ -570,52 +678,17 @@ def retention_matrix(
     2024-02  1.0  0.0  NaN
     """
     if _is_cohort_table(data):
-        options = dict(
-            kind=kind,
-            periods=periods,
-            by=by,
-            start=start,
-            end=end,
-            partial=partial,
-            include_refunds=include_refunds,
-            customer=customer,
-            date=date,
-            amount=amount,
-            order=order,
-        )
-        defaults = dict(
-            kind="n_period",
-            periods="calendar",
-            by=None,
-            start=None,
-            end=None,
-            partial="exclude",
-            include_refunds=False,
-            customer=CUSTOMER,
-            date=DATE,
-            amount=AMOUNT,
-            order=None,
-        )
-        changed = [name for name, value in options.items() if value != defaults[name]]
+        defaults = inspect.signature(cohort_table).parameters
+        unknown = [name for name in options if name not in CohortOptions.__annotations__]
+        changed = [
+            name for name, value in options.items()
+            if name in unknown or value != defaults[name].default
+        ]
         if changed:
             raise ValueError(
                 f"data is already a cohort table, so {changed} cannot apply; pass them to "
                 "cohort_table() instead."
             )
         return pivot_cohorts(data, values, average=average)
-    long = cohort_table(
-        data,
-        freq,
-        kind=kind,
-        periods=periods,
-        by=by,
-        start=start,
-        end=end,
-        partial=partial,
-        include_refunds=include_refunds,
-        customer=customer,
-        date=date,
-        amount=amount,
-        order=order,
-    )
+    long = cohort_table(data, freq, **options)
     return pivot_cohorts(long, values, average=average)

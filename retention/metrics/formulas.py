@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from numbers import Real
 
+from retention.checks import fraction, whole_number
+
 
 def _number(name: str, value: object, *, positive: bool = False) -> float:
     """Validate one argument: a finite real number, non-negative (or positive)."""
@@ -22,13 +24,6 @@ def _number(name: str, value: object, *, positive: bool = False) -> float:
         raise ValueError(f"{name} must not be negative, got {value!r}.")
     if positive and value == 0:
         raise ValueError(f"{name} must be greater than zero (it is a denominator), got 0.")
-    return value
-
-
-def _fraction(name: str, value: object) -> float:
-    value = _number(name, value)
-    if value > 1:
-        raise ValueError(f"{name} is a fraction between 0 and 1, got {value!r} (use 0.05 for 5%).")
     return value
 
 
@@ -163,9 +158,8 @@ def annualize_churn(rate: float, periods: int = 12) -> float:
     >>> round(annualize_churn(0.05), 4)
     0.4596
     """
-    rate = _fraction("rate", rate)
-    if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
-        raise ValueError(f"periods must be a positive whole number, got {periods!r}.")
+    rate = fraction("rate", rate)
+    periods = whole_number("periods", periods)
     return 1 - (1 - rate) ** periods
 
 
@@ -182,7 +176,7 @@ def margin_multiplier_clv(*, margin: float, retention: float, discount_rate: flo
     266.66666666666663
     """
     m = _number("margin", margin)
-    r = _fraction("retention", retention)
+    r = fraction("retention", retention)
     d = _number("discount_rate", discount_rate)
     if 1 + d - r <= 0:
         raise ValueError("1 + discount_rate − retention must be positive.")

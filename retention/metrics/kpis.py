@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from retention.periods import normalize_freq, period_end, period_labels
+from retention.checks import whole_number
 from retention.engine.frame import period_activity
+from retention.periods import normalize_freq, period_end, period_labels
 
 #: Default inactivity window, in periods of each grain (about three months).
 DEFAULT_WINDOW = {"D": 90, "W": 13, "M": 3, "Q": 1}
@@ -98,8 +99,7 @@ def period_metrics(
     """
     freq = normalize_freq(freq)
     window = DEFAULT_WINDOW[freq] if window is None else window
-    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
-        raise ValueError(f"window must be a whole number of periods ≥ 1, got {window!r}.")
+    window = whole_number("window", window, what="a whole number of periods ≥ 1")
     activity = period_activity(tx, freq, customer=customer, date=date, amount=amount, order=order)
     orders, net_revenue = activity.orders, activity.revenue
     n_periods = len(net_revenue)

@@ -25,21 +25,25 @@ Refunds (negative revenue) are handled as follows, and everything set aside is c
 Netting can make an occasion's value, hence ``monetary_value``, zero or negative; the
 Gamma-Gamma model refuses such customers with a message naming them.
 
-The work is done on integer codes (customer codes from the ids, period codes from
-:func:`retention.periods.period_codes`), with one sort of the (customer, period) keys and
-``numpy.bincount``; there is no datetime groupby.
+The pass over the rows is the engine's (:func:`retention.engine.frame.occasion_codes` and
+:func:`retention.engine.frame.purchase_occasions`); this module only computes the summaries
+from the per-customer counts and periods it returns.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from retention.checks import amount_values, date_values, encode_customers, require_columns
-from retention.periods import PERIOD_DAYS, normalize_freq, period_codes
-from retention.engine.frame import is_purchase
+from retention.engine.frame import (
+    OccasionCodes,
+    occasion_codes,
+    occasion_revenue,
+    purchase_occasions,
+)
+from retention.periods import PERIOD_DAYS, normalize_freq
 
 __all__ = ["calibration_and_holdout", "rfm_summary"]
 
@@ -56,141 +60,42 @@ def _to_timestamp(value: Any, arg: str) -> pd.Timestamp:
     return ts
 
 
-_CHUNK = 1 << 20
+class _Codes(NamedTuple):
+    """The log's occasion codes plus the unit of recency and T."""
+
+    log: OccasionCodes
+    time_unit: str
+    scale: float  # length of one ``freq`` period expressed in ``time_unit``
 
 
-class _Prepared:
-    """Integer codes of a transaction table, shared by the summaries.
+def _codes(tx: pd.DataFrame, freq: str, time_unit: str | None, customer: str, date: str,
+           amount: str | None) -> _Codes:
+    log = occasion_codes(tx, freq, customer=customer, date=date, amount=amount)
+    unit = log.freq if time_unit is None else normalize_freq(time_unit)
+    return _Codes(log, unit, PERIOD_DAYS[log.freq] / PERIOD_DAYS[unit])
 
-    ``codes``: customer code of each row (int32 when possible); ``rel``: period code of each
-    row minus the first period (int32); ``span``: number of periods covered.
+
+def _end_period(log: OccasionCodes, end: Any, arg: str) -> tuple[int, pd.Timestamp]:
+    """Period of an end date relative to the first period, and the date itself.
+
+    Default: the last transaction.
     """
-
-    def __init__(
-        self,
-        tx: pd.DataFrame,
-        freq: str,
-        time_unit: str | None,
-        customer: str,
-        date: str,
-        amount: str | None,
-    ) -> None:
-        require_columns(tx, customer=customer, date=date, amount=amount)
-        self.freq = normalize_freq(freq)
-        self.time_unit = self.freq if time_unit is None else normalize_freq(time_unit)
-        #: length of one ``freq`` period expressed in ``time_unit``
-        self.scale = PERIOD_DAYS[self.freq] / PERIOD_DAYS[self.time_unit]
-        dates = date_values(tx[date], date)
-        self.revenue = None if amount is None else amount_values(tx[amount], amount)
-        if len(dates) == 0:
-            raise ValueError("the transaction table is empty.")
-        self.first_date, self.last_date = dates.min(), dates.max()
-        self.lo = self._code(self.first_date)
-        self.span = self._code(self.last_date) - self.lo + 1
-        # period codes in chunks, straight into int32 (no full-size int64 temporaries)
-        self.rel = np.empty(len(dates), dtype=np.int32)
-        for start in range(0, len(dates), _CHUNK):
-            chunk = period_codes(dates[start:start + _CHUNK], self.freq)
-            np.subtract(chunk, self.lo, out=self.rel[start:start + _CHUNK], casting="unsafe")
-        codes = encode_customers(tx[customer], customer, tx.index)
-        self.codes, self.labels = codes.codes, codes.index()
-        self.customer = customer
-
-    def _code(self, date: Any) -> int:
-        return int(period_codes(np.array([np.datetime64(date, "ns")]), self.freq)[0])
-
-    def end_code(self, end: Any, arg: str) -> tuple[int, pd.Timestamp]:
-        """Period of an end date relative to the first period, and the date itself.
-
-        Default: the last transaction.
-        """
-        if end is None:
-            return self.span - 1, pd.Timestamp(self.last_date)
-        ts = _to_timestamp(end, arg)
-        return self._code(ts.to_datetime64()) - self.lo, ts
+    if end is None:
+        return log.span - 1, pd.Timestamp(log.last_date)
+    ts = _to_timestamp(end, arg)
+    return log.period_of(ts.to_datetime64()), ts
 
 
-class _Occasions:
-    """Purchase occasions (distinct customer-period pairs with a purchase) of a row subset.
-
-    Attributes: ``count``, ``first`` and ``last`` (relative period) per customer code;
-    ``outside``: positions of refund rows in a period without purchase (not an occasion).
-    """
-
-    def __init__(self, codes: np.ndarray, rel: np.ndarray, revenue: np.ndarray | None,
-                 span: int, n_customers: int) -> None:
-        # One sort of 2 * (customer * span + period) + is_refund over all rows. Keys fit
-        # comfortably in int64: customers < 1e12 and span < 1e6 periods.
-        keys = codes.astype(np.int64)
-        keys *= span
-        keys += rel
-        keys <<= 1
-        refund = None if revenue is None else ~is_purchase(revenue)
-        has_refunds = refund is not None and bool(refund.any())
-        if has_refunds:
-            np.add(keys, refund, out=keys, casting="unsafe")
-        keys.sort()
-        if len(keys):
-            flag = np.empty(len(keys), dtype=bool)
-            flag[0] = True
-            np.not_equal(keys[1:], keys[:-1], out=flag[1:])
-            keys = keys[flag]
-            del flag
-        # distinct (customer, period, is_refund); a period with both comes as (k, 0), (k, 1)
-        refund_entry = np.bitwise_and(keys, 1).astype(bool) if has_refunds else None
-        keys >>= 1
-        self.outside = np.empty(0, dtype=np.intp)
-        self.n_refund_only_periods = 0
-        self.refund_only_amount = 0.0
-        if has_refunds:
-            pos = np.flatnonzero(refund_entry)
-            alone = np.ones(len(pos), dtype=bool)
-            inner = pos > 0
-            alone[inner] = keys[pos[inner] - 1] != keys[pos[inner]]
-            refund_only = keys[pos[alone]]  # refund-only periods: not purchase occasions
-            keys = keys[~refund_entry]
-            del refund_entry
-            self.n_refund_only_periods = len(refund_only)
-            if len(refund_only):
-                rows = np.flatnonzero(refund)
-                row_keys = codes[rows].astype(np.int64) * span + rel[rows]
-                self.outside = rows[np.isin(row_keys, refund_only)]
-                self.refund_only_amount = float(revenue[self.outside].sum())
-
-        cust = np.floor_divide(keys, span, out=np.empty(len(keys), dtype=codes.dtype),
-                               casting="unsafe")
-        self.count = np.bincount(cust, minlength=n_customers)
-        self.first = np.zeros(n_customers, dtype=np.int32)
-        self.last = np.zeros(n_customers, dtype=np.int32)
-        if len(cust):
-            flag = np.empty(len(cust), dtype=bool)
-            flag[0] = True
-            np.not_equal(cust[1:], cust[:-1], out=flag[1:])
-            starts = np.flatnonzero(flag)
-            ends = np.r_[starts[1:] - 1, len(cust) - 1]
-            who = cust[starts]
-            self.first[who] = keys[starts] - who.astype(np.int64) * span
-            self.last[who] = keys[ends] - who.astype(np.int64) * span
-
-    def revenue_per_customer(self, codes: np.ndarray, revenue: np.ndarray, n_customers: int
-                             ) -> np.ndarray:
-        """Summed revenue of the rows that belong to an occasion, per customer code."""
-        total = np.bincount(codes, weights=revenue, minlength=n_customers)
-        if len(self.outside):
-            total -= np.bincount(codes[self.outside], weights=revenue[self.outside],
-                                 minlength=n_customers)
-        return total
-
-
-def _summary(prep: _Prepared, keep: np.ndarray | None, end_code: int
+def _summary(prep: _Codes, keep: np.ndarray | None, end_code: int
              ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Calibration-style summary of the rows selected by ``keep`` (all rows when None)."""
-    codes = prep.codes if keep is None else prep.codes[keep]
-    rel = prep.rel if keep is None else prep.rel[keep]
-    revenue = None if prep.revenue is None else (
-        prep.revenue if keep is None else prep.revenue[keep])
-    n_codes = len(prep.labels)
-    occ = _Occasions(codes, rel, revenue, prep.span, n_codes)
+    log = prep.log
+    codes = log.codes if keep is None else log.codes[keep]
+    rel = log.period if keep is None else log.period[keep]
+    revenue = None if log.revenue is None else (
+        log.revenue if keep is None else log.revenue[keep])
+    n_codes = len(log.labels)
+    occ = purchase_occasions(codes, rel, revenue, log.span, n_codes)
     count, first, last = occ.count, occ.first, occ.last
 
     present = count > 0
@@ -202,7 +107,7 @@ def _summary(prep: _Prepared, keep: np.ndarray | None, end_code: int
     }
     if revenue is not None:
         # repeat revenue = occasion revenue - revenue of the first period's rows
-        total = occ.revenue_per_customer(codes, revenue, n_codes)
+        total = occasion_revenue(occ, codes, revenue, n_codes)
         in_first = np.flatnonzero(rel == first[codes])
         total -= np.bincount(codes[in_first], weights=revenue[in_first], minlength=n_codes)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -212,13 +117,13 @@ def _summary(prep: _Prepared, keep: np.ndarray | None, end_code: int
     # customers whose rows are all refunds in periods without purchase
     refund_only_customers = np.unique(codes[occ.outside])
     info = {
-        "n_refund_only_periods": occ.n_refund_only_periods,
-        "refund_only_amount": occ.refund_only_amount,
+        "n_refund_only_periods": int(occ.n_refund_only_periods),
+        "refund_only_amount": float(occ.refund_only_amount),
         "n_customers_without_purchase": int(np.count_nonzero(~present[refund_only_customers])),
     }
-    index = prep.labels[present]
+    index = log.labels[present]
     frame = pd.DataFrame(columns, index=index)
-    frame.index.name = prep.customer
+    frame.index.name = log.customer
     return _sorted(frame), info
 
 
@@ -270,9 +175,10 @@ def rfm_summary(
     -------
     DataFrame
         Index = customer id (sorted); columns ``frequency`` (int), ``recency``, ``T``,
-        ``monetary_value`` (floats). ``attrs`` holds ``freq``, ``time_unit``,
-        ``observation_end`` and the counts of anything set aside: ``n_transactions_after_end``,
-        ``n_refund_only_periods``, ``refund_only_amount``, ``n_customers_without_purchase``.
+        ``monetary_value`` (floats). ``attrs`` (plain JSON values) holds ``freq``,
+        ``time_unit``, ``observation_end`` (ISO string) and the counts of anything set
+        aside: ``n_transactions_after_end``, ``n_refund_only_periods``,
+        ``refund_only_amount``, ``n_customers_without_purchase``.
 
     Notes
     -----
@@ -293,20 +199,21 @@ def rfm_summary(
     1                    1      7.0  14.0            20.0
     2                    0      0.0  10.0             0.0
     """
-    prep = _Prepared(tx, freq, time_unit, customer, date, amount)
-    end_code, end_ts = prep.end_code(observation_end, "observation_end")
-    keep = prep.rel <= end_code
+    prep = _codes(tx, freq, time_unit, customer, date, amount)
+    log = prep.log
+    end_code, end_ts = _end_period(log, observation_end, "observation_end")
+    keep = log.period <= end_code
     n_after = int(len(keep) - np.count_nonzero(keep))
     if n_after == len(keep):
         raise ValueError(
             f"observation_end={observation_end!r} is before the first transaction "
-            f"({pd.Timestamp(prep.first_date)}); no transaction is left to summarise."
+            f"({pd.Timestamp(log.first_date)}); no transaction is left to summarise."
         )
     frame, info = _summary(prep, None if n_after == 0 else keep, end_code)
     frame.attrs.update(
-        freq=prep.freq,
+        freq=log.freq,
         time_unit=prep.time_unit,
-        observation_end=end_ts,
+        observation_end=end_ts.isoformat(),
         n_transactions_after_end=n_after,
         **info,
     )
@@ -377,35 +284,36 @@ def calibration_and_holdout(
     >>> out["monetary_value_holdout"].tolist(), out["duration_holdout"].tolist()
     ([20.0, 0.0], [10.0, 10.0])
     """
-    prep = _Prepared(tx, freq, time_unit, customer, date, amount)
-    cal_code, cal_ts = prep.end_code(calibration_end, "calibration_end")
-    end_code, end_ts = prep.end_code(observation_end, "observation_end")
+    prep = _codes(tx, freq, time_unit, customer, date, amount)
+    log = prep.log
+    cal_code, cal_ts = _end_period(log, calibration_end, "calibration_end")
+    end_code, end_ts = _end_period(log, observation_end, "observation_end")
     if end_code <= cal_code:
         raise ValueError(
             f"observation_end ({end_ts}) must fall in "
-            f"a later {prep.freq!r} period than calibration_end ({cal_ts}); the holdout is empty."
+            f"a later {log.freq!r} period than calibration_end ({cal_ts}); the holdout is empty."
         )
-    in_cal = prep.rel <= cal_code
+    in_cal = log.period <= cal_code
     if not in_cal.any():
         raise ValueError(
             f"calibration_end={calibration_end!r} is before the first transaction "
-            f"({pd.Timestamp(prep.first_date)}); the calibration window is empty."
+            f"({pd.Timestamp(log.first_date)}); the calibration window is empty."
         )
-    in_hold = ~in_cal & (prep.rel <= end_code)
-    n_after = int(np.count_nonzero(prep.rel > end_code))
+    in_hold = ~in_cal & (log.period <= end_code)
+    n_after = int(np.count_nonzero(log.period > end_code))
 
     cal, info = _summary(prep, in_cal, cal_code)
     cal.columns = [f"{c}_cal" for c in cal.columns]
 
     # Holdout occasions per customer code.
-    n_codes = len(prep.labels)
-    codes = prep.codes[in_hold]
-    revenue = None if prep.revenue is None else prep.revenue[in_hold]
-    occ = _Occasions(codes, prep.rel[in_hold], revenue, prep.span, n_codes)
+    n_codes = len(log.labels)
+    codes = log.codes[in_hold]
+    revenue = None if log.revenue is None else log.revenue[in_hold]
+    occ = purchase_occasions(codes, log.period[in_hold], revenue, log.span, n_codes)
     count = occ.count
-    hold = pd.DataFrame({"frequency_holdout": count}, index=prep.labels)
+    hold = pd.DataFrame({"frequency_holdout": count}, index=log.labels)
     if revenue is not None:
-        total = occ.revenue_per_customer(codes, revenue, n_codes)
+        total = occasion_revenue(occ, codes, revenue, n_codes)
         with np.errstate(invalid="ignore", divide="ignore"):
             hold["monetary_value_holdout"] = np.where(count > 0, total / np.maximum(count, 1), 0.0)
     in_cal_customers = hold.index.isin(cal.index)
@@ -413,14 +321,14 @@ def calibration_and_holdout(
     out = cal.join(hold, how="left")
     out["duration_holdout"] = (end_code - cal_code) * prep.scale
     out.attrs.update(
-        freq=prep.freq,
+        freq=log.freq,
         time_unit=prep.time_unit,
-        calibration_end=cal_ts,
-        observation_end=end_ts,
+        calibration_end=cal_ts.isoformat(),
+        observation_end=end_ts.isoformat(),
         n_transactions_after_end=n_after,
         n_holdout_only_customers=n_holdout_only,
-        n_refund_only_periods=info["n_refund_only_periods"] + occ.n_refund_only_periods,
-        refund_only_amount=info["refund_only_amount"] + occ.refund_only_amount,
+        n_refund_only_periods=int(info["n_refund_only_periods"] + occ.n_refund_only_periods),
+        refund_only_amount=float(info["refund_only_amount"] + occ.refund_only_amount),
         n_customers_without_purchase=info["n_customers_without_purchase"],
     )
     return out

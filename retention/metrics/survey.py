@@ -7,7 +7,6 @@ raises a :class:`ValueError` that says how many responses are affected and shows
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from retention.checks import is_real, is_whole
 
 __all__ = ["NPSResult", "csat", "csi", "nps"]
 
@@ -58,14 +59,10 @@ class NPSResult:
 # --------------------------------------------------------------------------- input checks
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
 def _is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    return _is_real(value) and bool(np.isnan(value))
+    return is_real(value) and bool(np.isnan(value))
 
 
 def _where(labels: np.ndarray, values: np.ndarray, mask: np.ndarray, by_label: bool) -> str:
@@ -118,7 +115,7 @@ def _responses(
         items = raw.tolist()
         missing = np.array([_is_missing(v) for v in items], dtype=bool)
         non_numeric = np.array(
-            [not (m or _is_real(v)) for v, m in zip(items, missing, strict=True)], dtype=bool
+            [not (m or is_real(v)) for v, m in zip(items, missing, strict=True)], dtype=bool
         )
         if non_numeric.any():
             raise ValueError(
@@ -153,7 +150,7 @@ def _check_scale(scale: Any) -> tuple[int, int]:
     ok = (
         isinstance(scale, Sequence)
         and len(scale) == 2
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in scale)
+        and all(is_whole(v) for v in scale)
         and scale[0] < scale[1]
     )
     if not ok:
@@ -212,7 +209,7 @@ def nps(scores: Any, *, confidence: float = 0.95, dropna: bool = False) -> NPSRe
     >>> round(result.ci_low, 1), round(result.ci_high, 1)
     (-18.4, 78.4)
     """
-    if not (_is_real(confidence) and 0 < confidence < 1):
+    if not (is_real(confidence) and 0 < confidence < 1):
         raise ValueError(
             f"confidence must be a number strictly between 0 and 1 (0.95 for 95%); "
             f"got {confidence!r}."
@@ -306,7 +303,7 @@ def csat(
     bad = [
         v
         for v in wanted
-        if not (isinstance(v, numbers.Integral) and not isinstance(v, bool) and low <= v <= high)
+        if not (is_whole(v) and low <= v <= high)
     ]
     if not wanted or bad:
         raise ValueError(

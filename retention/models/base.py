@@ -1,17 +1,21 @@
-"""Fitting machinery shared by the customer-base models (BG/NBD, Gamma-Gamma).
+"""What every model shares: the one fitting path (BG/NBD, Gamma-Gamma, sBG) and the
+protocols (:class:`TransactionModel`, :class:`SpendModel`) that CLV code accepts.
 
+* :class:`TransactionModel` and :class:`SpendModel`: the methods prediction and diagnostics
+  call, so any model that has them works, with :func:`require_methods` to say what is missing;
 * input checks on a per-customer summary, with errors that name the column, the count of bad
   rows and a few of their index labels (the wording of every check in the package,
   :mod:`retention.checks`);
 * collapsing identical rows into weights;
 * maximum likelihood on log-parameters with :func:`scipy.optimize.minimize` and an analytic
-  gradient, a convergence check, and standard errors from the Hessian of the log-likelihood.
+  gradient (:func:`fit_log_params`, :meth:`FittedModel._fit_likelihood`), a convergence
+  check, and standard errors from the Hessian of the log-likelihood.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,79 @@ class ConvergenceError(RuntimeError):
 
 class NotFittedError(ValueError, AttributeError):
     """A prediction method was called before ``fit``."""
+
+
+class TransactionModel(Protocol):
+    """What CLV prediction and the model diagnostics need of a purchase-count model.
+
+    :class:`retention.models.BetaGeo` is one; any object with these methods works (they take
+    and return arrays or Series, in the time unit of the summary the model was fitted on).
+    An optional ``time_unit_`` attribute ("D", "W", "M" or "Q") names that unit.
+    """
+
+    def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any,
+                                       T: Any) -> Any:
+        """Expected purchases in the next ``t`` time units of a customer with this history."""
+        ...
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+        """Probability that a customer with this history is still active."""
+        ...
+
+    def expected_purchases_new(self, t: Any) -> Any:
+        """Expected repeat purchases of a new customer in their first ``t`` time units."""
+        ...
+
+
+class SpendModel(Protocol):
+    """What CLV prediction needs of an order-value model.
+
+    :class:`retention.models.GammaGamma` is one; any object with this method works.
+    """
+
+    def expected_average_order_value(self, frequency: Any, monetary_value: Any) -> Any:
+        """Expected value of a customer's future orders given their past orders."""
+        ...
+
+
+def require_methods(model: Any, protocol: type, name: str, *methods: str) -> None:
+    """Raise ``TypeError`` unless ``model`` has the methods of ``protocol`` a function uses.
+
+    Parameters
+    ----------
+    model : object
+        The model passed.
+    protocol : type
+        :class:`TransactionModel` or :class:`SpendModel`, for the message.
+    name : str
+        The argument, for the message (``"bgf"``).
+    *methods : str
+        The methods needed; default every method of ``protocol``.
+
+    Examples
+    --------
+    >>> require_methods(object(), SpendModel, "ggf")
+    Traceback (most recent call last):
+    ...
+    TypeError: ggf must be a fitted order-value model (a SpendModel such as GammaGamma), got \
+object without expected_average_order_value().
+    """
+    if not methods:
+        methods = tuple(m for m, v in vars(protocol).items()
+                        if callable(v) and not m.startswith("_"))
+    missing = [m for m in methods if not callable(getattr(model, m, None))]
+    if missing:
+        kind, example = _PROTOCOL_NAMES[protocol]
+        raise TypeError(
+            f"{name} must be a fitted {kind} (a {protocol.__name__} such as {example}), got "
+            f"{type(model).__name__} without {', '.join(m + '()' for m in missing)}."
+        )
+
+
+_PROTOCOL_NAMES: dict[type, tuple[str, str]] = {
+    TransactionModel: ("purchase-count model", "BetaGeo"),
+    SpendModel: ("order-value model", "GammaGamma"),
+}
 
 
 def summary_columns(
@@ -141,12 +218,24 @@ def collapse(
     return [col[first] for col in columns], merged, code
 
 
+#: Advice of the "ran to the edge" message when the model gives none.
+EDGE_HINT = (
+    "check that the summary has enough repeat buyers and that recency/T are in a sensible "
+    "time unit."
+)
+
+
 def fit_log_params(
     neg_ll_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
     x0: np.ndarray,
     names: tuple[str, ...],
     scale: float,
     model: str,
+    *,
+    tol: float = 1e-9,
+    max_iter: int = 2000,
+    limit_check: Callable[[np.ndarray], None] | None = None,
+    edge_hint: str = EDGE_HINT,
 ) -> tuple[np.ndarray, optimize.OptimizeResult]:
     """Minimise a negative log-likelihood over positive parameters, on the log scale.
 
@@ -155,7 +244,8 @@ def fit_log_params(
     neg_ll_grad : callable
         ``theta -> (negative log-likelihood, gradient w.r.t. theta)`` at natural parameters.
     x0 : array
-        Starting natural parameters (positive).
+        Starting natural parameters (positive): one vector, or one row per starting point
+        (the best maximum of the runs is kept).
     names : tuple of str
         Parameter names, for messages.
     scale : float
@@ -163,16 +253,35 @@ def fit_log_params(
         on the data size.
     model : str
         Model name, for messages.
+    tol : float, default 1e-9
+        Gradient tolerance of the optimiser (on the scaled objective).
+    max_iter : int, default 2000
+        Maximum number of optimiser iterations of each run.
+    limit_check : callable, optional
+        Called with the best estimates before the generic checks; raises
+        :class:`ConvergenceError` when the maximum lies at a limit of the model that the
+        model can name (e.g. the sBG's geometric limit).
+    edge_hint : str
+        Advice closing the message when a parameter ends on the edge of the search box.
 
     Returns
     -------
     theta : array of fitted natural parameters
-    result : the :class:`scipy.optimize.OptimizeResult`
+    result : the :class:`scipy.optimize.OptimizeResult` of the best run
 
     Raises
     ------
     ConvergenceError
         When the optimiser fails or ends on the edge of the parameter box.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def nll(theta):  # Poisson counts 2, 4 and 6: the rate's estimate is their mean
+    ...     return 3 * theta[0] - 12 * np.log(theta[0]), np.array([3 - 12 / theta[0]])
+    >>> theta, result = fit_log_params(nll, np.array([[1.0], [10.0]]), ("rate",), 3.0, "Poisson")
+    >>> round(float(theta[0]), 6)
+    4.0
     """
 
     def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
@@ -182,30 +291,39 @@ def fit_log_params(
             return np.inf, np.zeros_like(phi)
         return value / scale, grad * theta / scale
 
-    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
-    result = optimize.minimize(
-        objective,
-        np.log(x0),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9},
-    )
+    starts = np.atleast_2d(np.asarray(x0, dtype=np.float64))
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * starts.shape[1]
+    result = None
+    for start in starts:
+        run = optimize.minimize(
+            objective,
+            np.clip(np.log(start), -LOG_BOUND + 1, LOG_BOUND - 1),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol},
+        )
+        if result is None or (np.isfinite(run.fun) and not run.fun >= result.fun):
+            result = run
+    assert result is not None
     phi = result.x
+    if limit_check is not None and np.isfinite(result.fun):
+        limit_check(np.exp(phi))
     grad_norm = float(np.max(np.abs(result.jac))) if result.jac is not None else np.inf
     on_edge = [n for n, p in zip(names, phi, strict=True) if abs(p) > LOG_BOUND - 1e-3]
     if on_edge:
         raise ConvergenceError(
-            f"{model} fit did not converge: parameter(s) {on_edge} ran to the edge of the search "
-            f"range (estimates {dict(zip(names, np.exp(phi).round(6).tolist(), strict=True))}). "
-            "The data do not identify the model; check that the summary has enough repeat "
-            "buyers and that recency/T are in a sensible time unit."
+            f"{model} fit did not converge: parameter(s) {on_edge} ran to the edge of the "
+            "parameter space (estimates "
+            f"{dict(zip(names, np.exp(phi).round(6).tolist(), strict=True))}). "
+            f"The data do not identify the model; {edge_hint}"
         )
     if not np.isfinite(result.fun) or (not result.success and grad_norm > 1e-5):
+        limit = f", the limit max_iter={max_iter}" if result.nit >= max_iter else ""
         raise ConvergenceError(
             f"{model} fit did not converge: {result.message} (largest scaled gradient "
-            f"{grad_norm:.2e} after {result.nit} iterations). Check the data for degenerate "
-            "input, e.g. all values identical."
+            f"{grad_norm:.2e} after {result.nit} iterations{limit}). Check the data for "
+            "degenerate input, e.g. all values identical."
         )
     return np.exp(phi), result
 
@@ -294,14 +412,18 @@ class FittedModel:
         neg_ll_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
         x0: np.ndarray,
         n_customers: float,
+        **options: Any,
     ) -> None:
         """Maximise the likelihood from ``x0`` and set the fitted attributes.
 
         ``params_``, ``log_likelihood_``, ``standard_errors_``, ``n_customers_`` and
         ``optimizer_result_``; :class:`ConvergenceError` when there is no proper maximum.
+        ``x0`` may hold several starting points (one a row); ``options`` are passed to
+        :func:`fit_log_params` (``tol``, ``max_iter``, ``limit_check``, ``edge_hint``).
         """
         names = self._param_names
-        theta, result = fit_log_params(neg_ll_grad, x0, names, n_customers, self._model_name)
+        theta, result = fit_log_params(neg_ll_grad, x0, names, n_customers, self._model_name,
+                                       **options)
         self.params_ = dict(zip(names, map(float, theta), strict=True))
         self.log_likelihood_ = float(-neg_ll_grad(theta)[0])
         se = hessian_standard_errors(neg_ll_grad, theta)

@@ -21,22 +21,17 @@ a contractual setting: the perils of ignoring heterogeneity", *Marketing Science
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
-from retention.checks import examples
-from retention.models.base import ConvergenceError, FittedModel
+from retention.checks import examples, is_real
+from retention.models.base import LOG_BOUND, ConvergenceError, FittedModel
 
 __all__ = ["ShiftedBetaGeometric"]
-
-# Optimisation runs on log(alpha), log(beta), kept in this box. A maximum on its edge means the
-# data do not pin the parameters down (e.g. no heterogeneity at all, or everyone churns at once).
-_LOG_BOUND = 20.0
 
 #: The continued fraction of :func:`_hyp2f1_unit_a` stops when a step changes the value by less
 #: than this relative amount, and gives up after this many steps. It needs about
@@ -116,14 +111,8 @@ def _betaln_terms(alpha: float, beta: float, a_off: np.ndarray, b_off: np.ndarra
     return special.betaln(alpha + a_off, beta + b_off) - special.betaln(alpha, beta)
 
 
-def _loglik_grad_hess(
-    alpha: float,
-    beta: float,
-    active: np.ndarray,
-    *,
-    hessian: bool = False,
-) -> tuple[float, np.ndarray, np.ndarray | None]:
-    """Log-likelihood, gradient and (optionally) Hessian with respect to (alpha, beta).
+def _loglik_grad(alpha: float, beta: float, active: np.ndarray) -> tuple[float, np.ndarray]:
+    """Log-likelihood and its gradient with respect to (alpha, beta).
 
     Written as a chain of conditional binomials: of the ``active[t - 1]`` customers at risk in
     period ``t``, ``active[t]`` renew with probability ``r(t) = (beta + t - 1) / c_t`` and
@@ -145,20 +134,11 @@ def _loglik_grad_hess(
         [lost_sum / alpha - risk_over_c.sum(), np.sum(renewed / b) - risk_over_c.sum()],
         dtype=float,
     )
-    if not hessian:
-        return ll, grad, None
-    risk_over_c2 = float(np.sum(at_risk / c**2))
-    h_aa = -lost_sum / alpha**2 + risk_over_c2
-    h_bb = -np.sum(renewed / b**2) + risk_over_c2
-    return ll, grad, np.array([[h_aa, risk_over_c2], [risk_over_c2, h_bb]], dtype=float)
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+    return ll, grad
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (_is_real(value) and np.isnan(value))
+    return value is None or value is pd.NA or (is_real(value) and np.isnan(value))
 
 
 def _examples(values: np.ndarray, positions: np.ndarray) -> str:
@@ -212,7 +192,8 @@ class ShiftedBetaGeometric(FittedModel):
         distribution of the per-period churn probability.
     standard_errors_ : dict
         ``{"alpha": ..., "beta": ...}``, asymptotic standard errors from the observed
-        information (the inverse of the negative Hessian of the log-likelihood).
+        information (the inverse of the negative Hessian of the log-likelihood, as for
+        the other models).
     log_likelihood_ : float
         Maximised log-likelihood.
     n_periods_ : int
@@ -299,10 +280,10 @@ class ShiftedBetaGeometric(FittedModel):
         0.851
         """
         for name, value in (("alpha", alpha), ("beta", beta)):
-            if not (_is_real(value) and np.isfinite(value) and value > 0):
+            if not (is_real(value) and np.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
         if n_customers is not None and not (
-            _is_real(n_customers) and np.isfinite(n_customers) and n_customers > 0
+            is_real(n_customers) and np.isfinite(n_customers) and n_customers > 0
         ):
             raise ValueError(f"n_customers must be a positive number; got {n_customers!r}.")
         size = 1.0 if n_customers is None else float(n_customers)
@@ -339,7 +320,7 @@ class ShiftedBetaGeometric(FittedModel):
             non_numeric = np.array([], dtype=np.int64)
         else:
             non_numeric = np.flatnonzero(
-                [not (_is_missing(v) or _is_real(v)) for v in raw.tolist()]
+                [not (_is_missing(v) or is_real(v)) for v in raw.tolist()]
             )
             if raw.dtype.kind == "b":
                 non_numeric = np.arange(raw.size)
@@ -369,7 +350,7 @@ class ShiftedBetaGeometric(FittedModel):
         if values[0] <= 0:
             raise ValueError(f"active must start with a positive cohort size; got {values[0]:g}.")
         if n_customers is not None:
-            if not (_is_real(n_customers) and np.isfinite(n_customers) and n_customers > 0):
+            if not (is_real(n_customers) and np.isfinite(n_customers) and n_customers > 0):
                 raise ValueError(f"n_customers must be a positive number; got {n_customers!r}.")
             if values[0] not in (1.0, 100.0, float(n_customers)):
                 raise ValueError(
@@ -438,85 +419,46 @@ class ShiftedBetaGeometric(FittedModel):
         {'alpha': 0.668, 'beta': 3.806}
         """
         values = self._validate_active(active, n_customers)
-        n = values.size - 1
-        scale = values[0]
 
-        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-            alpha, beta = np.exp(x)
-            ll, grad, _ = _loglik_grad_hess(alpha, beta, values)
-            # Scaled by the cohort size so the tolerance does not depend on it.
-            return -ll / scale, -grad * np.exp(x) / scale
+        def neg_ll_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            ll, grad = _loglik_grad(float(theta[0]), float(theta[1]), values)
+            return -ll, -grad
 
-        best = None
-        for start in self._starting_points(values):
-            try:
-                res = optimize.minimize(
-                    objective,
-                    start,
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 2,
-                    options={"gtol": self.tol, "ftol": 1e-15, "maxiter": self.max_iter},
+        def geometric_limit(theta: np.ndarray) -> None:
+            # The geometric model (one churn probability for everyone) is the limit
+            # alpha, beta -> oo of the sBG. If the fit does no better than it, the maximum
+            # lies at that limit.
+            alpha, beta = (float(v) for v in theta)
+            ll, _ = _loglik_grad(alpha, beta, values)
+            lost, exposure = values[0] - values[-1], values[:-1].sum()
+            p_geo = lost / exposure
+            ll_geo = lost * np.log(p_geo) + (exposure - lost) * np.log1p(-p_geo)
+            if ll - ll_geo <= 1e-10 * max(1.0, abs(ll_geo)):
+                raise ConvergenceError(
+                    "the sBG fit did not converge to an interior maximum: the data show no "
+                    "heterogeneity (retention does not rise over time), so alpha and beta grow "
+                    f"without bound (reached alpha={alpha:.3g}, beta={beta:.3g}). A constant "
+                    f"churn probability of {p_geo:.4g} per period describes these data as well."
                 )
-            except (FloatingPointError, ValueError):  # pragma: no cover - defensive
-                continue
-            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-                best = res
-        if best is None or not np.all(np.isfinite(best.x)):
-            raise ConvergenceError("the sBG likelihood could not be evaluated on these data.")
-        alpha, beta = (float(v) for v in np.exp(best.x))
-        ll, grad, hess = _loglik_grad_hess(alpha, beta, values, hessian=True)
-        # The geometric model (one churn probability for everyone) is the limit alpha, beta -> oo
-        # of the sBG. If the fit does no better than it, the maximum lies at that limit.
-        lost, exposure = values[0] - values[-1], values[:-1].sum()
-        p_geo = lost / exposure
-        ll_geo = lost * np.log(p_geo) + (exposure - lost) * np.log1p(-p_geo)
-        if ll - ll_geo <= 1e-10 * max(1.0, abs(ll_geo)):
-            raise ConvergenceError(
-                "the sBG fit did not converge to an interior maximum: the data show no "
-                "heterogeneity (retention does not rise over time), so alpha and beta grow "
-                f"without bound (reached alpha={alpha:.3g}, beta={beta:.3g}). A constant churn "
-                f"probability of {p_geo:.4g} per period describes these data as well."
-            )
-        on_edge = np.abs(best.x) > _LOG_BOUND - 1e-3
-        if on_edge.any():
-            raise ConvergenceError(
-                "the sBG fit did not converge to an interior maximum: "
-                f"alpha={np.exp(best.x[0]):.3g}, beta={np.exp(best.x[1]):.3g} ran to the edge "
-                "of the parameter space. The data are degenerate for this model (alpha and "
-                "beta near 0 mean part of the cohort churns at once and the rest never does)."
-            )
-        # L-BFGS-B may stop on a relative-reduction criterion with a small gradient; accept the
-        # maximum only if the scaled gradient is negligible, whatever the reported status.
-        scaled_grad = grad * np.array([alpha, beta]) / scale
-        if not best.success and np.max(np.abs(scaled_grad)) > 1e-5:
-            raise ConvergenceError(
-                f"the sBG fit did not converge ({best.message}); "
-                f"last alpha={alpha:.4g}, beta={beta:.4g}. Try a larger max_iter."
-            )
-        assert hess is not None
-        try:
-            np.linalg.cholesky(-hess)  # the observed information must be positive definite
-            se = np.sqrt(np.diag(np.linalg.inv(-hess)))
-        except np.linalg.LinAlgError:
-            raise ConvergenceError(
-                "the sBG fit did not reach a proper maximum: the observed information matrix "
-                f"is not positive definite at alpha={alpha:.4g}, beta={beta:.4g}, so the data "
-                "do not pin the parameters down."
-            ) from None
 
-        self.params_ = {"alpha": alpha, "beta": beta}
-        self.standard_errors_ = {"alpha": float(se[0]), "beta": float(se[1])}
-        self.log_likelihood_ = ll
-        self.n_periods_ = int(n)
-        self.n_customers_ = float(values[0])
+        self._fit_likelihood(
+            neg_ll_grad,
+            np.exp(self._starting_points(values)),
+            float(values[0]),  # scales the objective, so the tolerance does not depend on it
+            tol=self.tol,
+            max_iter=self.max_iter,
+            limit_check=geometric_limit,
+            edge_hint="alpha and beta near 0 mean part of the cohort churns at once and the rest "
+            "never does. Try a larger max_iter if the data look regular.",
+        )
+        self.n_periods_ = int(values.size - 1)
         self.active_ = values
-        self.optimizer_result_ = best
         return self
 
     @staticmethod
-    def _starting_points(values: np.ndarray) -> list[np.ndarray]:
-        """Moment-matching start from the first two periods, plus alpha = beta = 1."""
+    def _starting_points(values: np.ndarray) -> np.ndarray:
+        """Log-parameter starts, one a row: moment matching on the first two periods (when it
+        gives positive parameters), then alpha = beta = 1."""
         starts = [np.zeros(2)]
         churn1 = 1.0 - values[1] / values[0]
         if values[1] > 0:
@@ -527,9 +469,9 @@ class ShiftedBetaGeometric(FittedModel):
                 s = (1.0 - ret2) / denom
                 alpha, beta = churn1 * s, (1.0 - churn1) * s
                 if alpha > 0 and beta > 0:
-                    x = np.clip(np.log([alpha, beta]), -_LOG_BOUND + 1, _LOG_BOUND - 1)
+                    x = np.clip(np.log([alpha, beta]), -LOG_BOUND + 1, LOG_BOUND - 1)
                     starts.insert(0, x)
-        return starts
+        return np.array(starts)
 
     # ------------------------------------------------------------------ predictions
     def _alpha_beta(self) -> tuple[float, float]:
@@ -681,7 +623,7 @@ class ShiftedBetaGeometric(FittedModel):
     # ------------------------------------------------------------------ valuation
     @staticmethod
     def _check_discount(discount_rate: float) -> float:
-        if not (_is_real(discount_rate) and np.isfinite(discount_rate) and discount_rate >= 0):
+        if not (is_real(discount_rate) and np.isfinite(discount_rate) and discount_rate >= 0):
             raise ValueError(
                 f"discount_rate must be a non-negative number per period (0.1 for 10%); "
                 f"got {discount_rate!r}."

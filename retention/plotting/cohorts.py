@@ -23,7 +23,15 @@ from matplotlib.cbook import normalize_kwargs
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter, StrMethodFormatter
 
-from retention.checks import require_columns
+from retention.checks import as_list, numeric_columns, require_columns
+from retention.metrics.cohorts import (
+    AVERAGE_LABEL,
+    cohort_sizes,
+    matrix_average,
+    pivot_cohorts,
+    split_summary_rows,
+)
+from retention.periods import period_label
 
 __all__ = [
     "plot_cohort_heatmap",
@@ -51,58 +59,40 @@ _COHORT_TABLE_HINT = "Build it with retention.cohort_table."
 # ---------------------------------------------------------------------------
 
 
-def _label(value: Any) -> str:
+def axis_label(value: Any) -> str:
     """Readable label of a cohort or calendar period.
 
     Periods print as ``"2024-01"`` (month), ``"2024Q1"`` (quarter), ``"2024-01-15"`` (day)
     and ISO weeks as ``"2024-W03"``; anything else goes through ``str``.
     """
-    if isinstance(value, pd.Period):
-        if value.freqstr.startswith("W"):
-            iso = value.start_time.isocalendar()
-            return f"{iso.year}-W{iso.week:02d}"
-        return str(value)
-    return str(value)
+    return period_label(value)
 
 
-def _percent_formatter(decimals: int = 0) -> PercentFormatter:
+def percent_formatter(decimals: int = 0) -> PercentFormatter:
     """Tick formatter showing fractions as percentages (0.4 -> ``"40%"``)."""
     return PercentFormatter(xmax=1.0, decimals=decimals)
 
 
-def _number_formatter(fmt: str = ",.0f") -> FuncFormatter:
+def number_formatter(fmt: str = ",.0f") -> FuncFormatter:
     """Tick formatter for plain quantities (counts, currency) with thousands separators."""
     return FuncFormatter(lambda x, _pos: format(x, fmt))
 
 
-def _tick_formatter(fmt: str) -> PercentFormatter | StrMethodFormatter:
+def tick_formatter(fmt: str) -> PercentFormatter | StrMethodFormatter:
     """Colour-bar formatter matching an annotation format spec (``".0%"``, ``",.0f"``...)."""
     match = re.search(r"\.(\d+)%$", fmt)
     if match:
-        return _percent_formatter(int(match.group(1)))
+        return percent_formatter(int(match.group(1)))
     if fmt.endswith("%"):
-        return _percent_formatter(0)
+        return percent_formatter(0)
     return StrMethodFormatter("{x:" + fmt + "}")
 
 
-def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 5.0)) -> Axes:
+def new_axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 5.0)) -> Axes:
     """Return ``ax``, or the Axes of a new figure of ``figsize`` when it is None."""
     if ax is None:
         _fig, ax = plt.subplots(figsize=figsize)
     return ax
-
-
-def _is_summary_label(label: Any) -> bool:
-    """True for the string label of a summary row (e.g. ``"weighted average"``)."""
-    return isinstance(label, str) and "average" in label.lower()
-
-
-def _split_summary_rows(matrix: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a matrix into its cohort rows and its trailing summary rows."""
-    n = len(matrix)
-    while n > 0 and _is_summary_label(matrix.index[n - 1]):
-        n -= 1
-    return matrix.iloc[:n], matrix.iloc[n:]
 
 
 def _numeric_matrix(matrix: Any, func: str) -> pd.DataFrame:
@@ -114,34 +104,16 @@ def _numeric_matrix(matrix: Any, func: str) -> pd.DataFrame:
         )
     if matrix.shape[0] == 0 or matrix.shape[1] == 0:
         raise ValueError(f"{func}: the matrix is empty (shape {matrix.shape}); nothing to plot.")
-    non_numeric = [
-        c
-        for c in matrix.columns
-        if not pd.api.types.is_numeric_dtype(matrix[c]) or pd.api.types.is_bool_dtype(matrix[c])
-    ]
-    if non_numeric:
-        examples = {c: str(matrix[c].dtype) for c in non_numeric[:5]}
-        raise ValueError(
-            f"{func}: the matrix must hold numbers; {len(non_numeric)} column(s) are not "
-            f"numeric (column: dtype) {examples}."
-        )
+    numeric_columns(matrix, what=f"{func}: the matrix")
     values = pd.DataFrame(
         matrix.to_numpy(dtype=float, na_value=np.nan), index=matrix.index, columns=matrix.columns
     )
+    values.attrs = dict(matrix.attrs)
     if values.isna().all().all():
         raise ValueError(
             f"{func}: every cell of the matrix is NaN (unobservable); nothing to plot."
         )
     return values
-
-
-def _matrix_sizes(matrix: pd.DataFrame) -> pd.Series | None:
-    """Cohort sizes stored in ``matrix.attrs["cohort_size"]``, aligned on the matrix rows."""
-    sizes = matrix.attrs.get("cohort_size")
-    if sizes is None:
-        return None
-    sizes = pd.Series(sizes)
-    return pd.Series([sizes.get(label, np.nan) for label in matrix.index], index=matrix.index)
 
 
 def _long_to_matrix(long: Any, value: str, func: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -159,61 +131,33 @@ def _long_to_matrix(long: Any, value: str, func: str) -> tuple[pd.DataFrame, pd.
     duplicated = keys.duplicated()
     if duplicated.any():
         segment = "" if long.columns[0] == "cohort" else f" (by {long.columns[0]!r})"
-        examples = [tuple(map(_label, k)) for k in keys[duplicated].head(3).itertuples(False)]
+        examples = [tuple(map(axis_label, k)) for k in keys[duplicated].head(3).itertuples(False)]
         raise ValueError(
             f"{func}: {int(duplicated.sum())} duplicate (cohort, period) row(s), e.g. {examples}; "
             f"the table seems split into segments{segment}. Select one segment first."
         )
-    values = pd.to_numeric(long[value], errors="coerce").astype(float)
-    if "observed" in long.columns:
-        values = values.where(long["observed"].astype(bool))
-    frame = pd.DataFrame({"cohort": long["cohort"], "period": long["period"], "value": values})
-    matrix = frame.pivot(index="cohort", columns="period", values="value").sort_index()
-    matrix = matrix.reindex(columns=sorted(matrix.columns))
-    sizes = long.groupby("cohort", sort=True)["cohort_size"].first().reindex(matrix.index)
-    if matrix.empty:
+    if long.empty:
         raise ValueError(f"{func}: the cohort table has no rows; nothing to plot.")
-    return matrix, sizes.astype(float)
-
-
-def _weighted_average(matrix: pd.DataFrame, sizes: pd.Series | None) -> pd.Series:
-    """Average of each period over the cohorts observed in it, weighted by cohort size.
-
-    Unobservable (NaN) cells are left out of both the numerator and the weights. Without
-    sizes, the plain mean of the observed cells.
-    """
-    values = matrix.to_numpy(dtype=float)
-    if sizes is None:
-        weights = np.ones(values.shape)
-    else:
-        weights = np.broadcast_to(sizes.to_numpy(dtype=float)[:, None], values.shape)
-    use = ~np.isnan(values) & ~np.isnan(weights)
-    numerator = np.where(use, values * weights, 0.0).sum(axis=0)
-    denominator = np.where(use, weights, 0.0).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        average = np.where(denominator > 0, numerator / denominator, np.nan)
-    return pd.Series(average, index=matrix.columns, name="weighted average")
-
-
-def _cumulative_average(matrix: pd.DataFrame, sizes: pd.Series | None) -> pd.Series:
-    """Running total of the size-weighted average per-period increment of a cumulative matrix.
-
-    Each period's increment (``cum[k] - cum[k-1]``) is averaged over the cohorts observed in
-    that period, then summed up. Where every cohort is observed this equals the weighted
-    average of the cumulative values; at long horizons, where only the oldest cohorts are
-    observed, it does not drop just because the mix of cohorts changes.
-    """
-    increments = matrix.diff(axis=1)
-    increments.iloc[:, 0] = matrix.iloc[:, 0]
-    return _weighted_average(increments, sizes).cumsum()
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, str | pd.Period) or not isinstance(value, Sequence | pd.Index):
-        return [value]
-    return list(value)
+    observed = (
+        long["observed"].astype(bool)
+        if "observed" in long.columns
+        else pd.Series(True, index=long.index)
+    )
+    values = pd.to_numeric(long[value], errors="coerce").astype(float)
+    frame = pd.DataFrame(
+        {
+            "cohort": long["cohort"],
+            "period": long["period"],
+            "cohort_size": long["cohort_size"],
+            "observed": observed,
+            value: values.where(observed),
+        }
+    )
+    matrix = pivot_cohorts(frame, value)
+    sizes = cohort_sizes(matrix)
+    order = matrix.index.argsort()
+    matrix = matrix.iloc[order].reindex(columns=sorted(matrix.columns))
+    return matrix, sizes.iloc[order]
 
 
 def _draw_cohort_lines(
@@ -231,9 +175,9 @@ def _draw_cohort_lines(
     cohorts (to read the colour order), highlighted cohorts and the average.
     """
     kwargs = normalize_kwargs(kwargs, Line2D)
-    labels = [_label(c) for c in matrix.index]
-    wanted = _as_list(highlight)
-    wanted_labels = {_label(h) for h in wanted}
+    labels = [axis_label(c) for c in matrix.index]
+    wanted = as_list(highlight)
+    wanted_labels = {axis_label(h) for h in wanted}
     unknown = sorted(wanted_labels - set(labels))
     if unknown:
         raise ValueError(
@@ -365,13 +309,13 @@ def plot_cohort_heatmap(
     func = "plot_cohort_heatmap"
     values = _numeric_matrix(matrix, func)
     n_rows, n_cols = values.shape
-    cohort_rows, summary_rows = _split_summary_rows(values)
+    cohort_rows, summary_rows = split_summary_rows(values)
 
     # Row labels: readable periods, optionally with the cohort size.
-    sizes = _matrix_sizes(matrix) if show_sizes else None
+    sizes = cohort_sizes(matrix) if show_sizes else None
     row_labels = []
     for label in values.index:
-        text = _label(label)
+        text = axis_label(label)
         size = None if sizes is None else sizes.get(label)
         if size is not None and not pd.isna(size):
             text += f"  (n={size:,.0f})"
@@ -389,9 +333,9 @@ def plot_cohort_heatmap(
     if ax is None:
         width = min(max(6.0, 3.5 + 0.5 * n_cols), 20.0)
         height = min(max(3.5, 1.5 + 0.35 * n_rows), 16.0)
-        ax = _new_axes(None, (width, height))
+        ax = new_axes(None, (width, height))
 
-    cbar_kws = {"format": _tick_formatter(fmt), **(kwargs.pop("cbar_kws", None) or {})}
+    cbar_kws = {"format": tick_formatter(fmt), **(kwargs.pop("cbar_kws", None) or {})}
     if vmax is not None and np.nanmax(cells) > vmax:
         cbar_kws.setdefault("extend", "max")
 
@@ -407,7 +351,7 @@ def plot_cohort_heatmap(
     kwargs.setdefault("linewidths", 0.5)
     kwargs.setdefault("linecolor", "white")
     plot_data = pd.DataFrame(
-        values.to_numpy(), index=row_labels, columns=[_label(c) for c in values.columns]
+        values.to_numpy(), index=row_labels, columns=[axis_label(c) for c in values.columns]
     )
     sns.heatmap(
         plot_data,
@@ -494,17 +438,17 @@ def plot_retention_curves(
         matrix, sizes = _long_to_matrix(long_or_matrix, "retention", func)
     else:
         values = _numeric_matrix(long_or_matrix, func)
-        matrix, _summary = _split_summary_rows(values)
+        matrix, _summary = split_summary_rows(values)
         if matrix.empty:
             raise ValueError(f"{func}: the matrix has no cohort rows, only summary rows.")
-        sizes = _matrix_sizes(long_or_matrix)
+        sizes = cohort_sizes(long_or_matrix)
         sizes = None if sizes is None else sizes.loc[matrix.index]
         matrix.columns = pd.to_numeric(matrix.columns)
-    ax = _new_axes(ax)
-    avg = _weighted_average(matrix, sizes) if average else None
-    avg_label = "weighted average" if sizes is not None else "average (unweighted)"
+    ax = new_axes(ax)
+    avg = matrix_average(matrix, sizes) if average else None
+    avg_label = AVERAGE_LABEL if sizes is not None else "average (unweighted)"
     _draw_cohort_lines(ax, matrix, avg, avg_label=avg_label, highlight=highlight, kwargs=kwargs)
-    ax.yaxis.set_major_formatter(_percent_formatter())
+    ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_ylim(bottom=0)
     ax.set_ylabel("Customers still active")
     return ax
@@ -561,12 +505,12 @@ def plot_cumulative_revenue(
     """
     func = "plot_cumulative_revenue"
     matrix, sizes = _long_to_matrix(long, "cumulative_revenue_per_customer", func)
-    ax = _new_axes(ax)
-    avg = _cumulative_average(matrix, sizes) if average else None
+    ax = new_axes(ax)
+    avg = matrix_average(matrix, sizes, cumulative=True) if average else None
     _draw_cohort_lines(
-        ax, matrix, avg, avg_label="weighted average", highlight=highlight, kwargs=kwargs
+        ax, matrix, avg, avg_label=AVERAGE_LABEL, highlight=highlight, kwargs=kwargs
     )
-    ax.yaxis.set_major_formatter(_number_formatter())
+    ax.yaxis.set_major_formatter(number_formatter())
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     ax.set_ylabel("Cumulative revenue per customer")
     return ax
@@ -647,8 +591,8 @@ def plot_layer_cake(
     )
     table = table.reindex(columns=sorted(table.columns), fill_value=0.0)
 
-    ax = _new_axes(ax, (10.0, 5.0))
-    cohorts = [_label(c) for c in table.columns]
+    ax = new_axes(ax, (10.0, 5.0))
+    cohorts = [axis_label(c) for c in table.columns]
     x = np.arange(len(table))
     colors = kwargs.pop("colors", sns.color_palette(COHORT_PALETTE + "_r", n_colors=len(cohorts)))
     kwargs.setdefault("edgecolor", "white")
@@ -670,7 +614,7 @@ def plot_layer_cake(
     )
     # x axis: calendar periods as labels, thinned to at most MAX_LABELS.
     xstep = math.ceil(len(x) / MAX_LABELS)
-    tick_labels = [_label(p) for p in table.index[::xstep]]
+    tick_labels = [axis_label(p) for p in table.index[::xstep]]
     ax.set_xticks(x[::xstep], tick_labels)
     # Tilt the labels when, side by side, they would fill the width of the Axes.
     axes_inches = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted()).width
@@ -685,7 +629,7 @@ def plot_layer_cake(
     ax.set_ylabel(
         "Active customers" if value == "customers" else value.replace("_", " ").capitalize()
     )
-    ax.yaxis.set_major_formatter(_number_formatter())
+    ax.yaxis.set_major_formatter(number_formatter())
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     ax.grid(True, axis="y", alpha=0.3)
     return ax

@@ -1,7 +1,8 @@
 """Plots of the CLV breakdowns and of the BG/NBD diagnostics.
 
-Axes-level, in the seaborn sense: each function takes a table from :mod:`retention.metrics.value` (or
-per-customer data and a column name), draws on ``ax`` (a new figure when ``ax`` is None),
+Axes-level, in the seaborn sense: each function takes a table from
+:mod:`retention.metrics.value` or :mod:`retention.models` (or per-customer data and a column
+name), draws on ``ax`` (a new figure when ``ax`` is None),
 passes extra keyword arguments through to the underlying matplotlib/seaborn call and
 returns the Axes. Shares are fractions in the data and percentages on the axes.
 """
@@ -24,11 +25,11 @@ from retention.plotting.cohorts import (
     AVERAGE_COLOR,
     HEATMAP_CMAP,
     HIGHLIGHT_COLOR,
-    _label,
-    _new_axes,
-    _number_formatter,
-    _percent_formatter,
-    _tick_formatter,
+    axis_label,
+    new_axes,
+    number_formatter,
+    percent_formatter,
+    tick_formatter,
 )
 
 __all__ = [
@@ -112,7 +113,7 @@ def plot_calibration_vs_holdout(
     Parameters
     ----------
     table : DataFrame
-        :func:`retention.metrics.value.calibration_vs_holdout` output.
+        :func:`retention.calibration_vs_holdout` output.
     ax : matplotlib Axes, optional
         Axes to draw on; by default a new figure.
     show_counts : bool, default True
@@ -137,8 +138,8 @@ def plot_calibration_vs_holdout(
     """
     func = "plot_calibration_vs_holdout"
     _check(table, ["label", "customers", "actual", "expected"], func,
-           "retention.metrics.value.calibration_vs_holdout")
-    ax = _new_axes(ax, (8.0, 4.5))
+           "retention.calibration_vs_holdout")
+    ax = new_axes(ax, (8.0, 4.5))
     x = np.arange(len(table))
     ax.plot(x, table["actual"].to_numpy(dtype=float), label="actual",
             **{"color": ACTUAL_COLOR, "marker": "o", "linewidth": 2.0, **kwargs})
@@ -174,13 +175,13 @@ def plot_frequency_recency_matrix(
 
     Both of lifetimes' ``plot_frequency_recency_matrix`` and ``plot_probability_alive_matrix``:
     the kind comes from ``matrix.attrs["kind"]`` (set by
-    :func:`retention.metrics.value.frequency_recency_matrix`). Frequency grows upwards; impossible
+    :func:`retention.frequency_recency_matrix`). Frequency grows upwards; impossible
     histories (NaN) are blank.
 
     Parameters
     ----------
     matrix : DataFrame
-        :func:`retention.metrics.value.frequency_recency_matrix` output.
+        :func:`retention.frequency_recency_matrix` output.
     ax : matplotlib Axes, optional
         Axes to draw on; by default a new figure.
     annot : bool, default False
@@ -200,8 +201,7 @@ def plot_frequency_recency_matrix(
 
     Examples
     --------
-    >>> from retention.metrics.value import frequency_recency_matrix
-    >>> from retention.models import BetaGeo
+    >>> from retention.models import BetaGeo, frequency_recency_matrix
     >>> bgf = BetaGeo()
     >>> bgf.params_ = {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43}
     >>> m = frequency_recency_matrix(bgf, 39, max_frequency=5, kind="probability_alive")
@@ -227,9 +227,9 @@ def plot_frequency_recency_matrix(
         columns=[_number_label(c) for c in values.columns],
     )
     if ax is None:
-        ax = _new_axes(None, (min(max(6.0, 2.5 + 0.35 * plot_data.shape[1]), 14.0),
+        ax = new_axes(None, (min(max(6.0, 2.5 + 0.35 * plot_data.shape[1]), 14.0),
                               min(max(3.5, 1.5 + 0.3 * plot_data.shape[0]), 10.0)))
-    cbar_kws = {"format": _tick_formatter(fmt), "label": label,
+    cbar_kws = {"format": tick_formatter(fmt), "label": label,
                 **(kwargs.pop("cbar_kws", None) or {})}
     kwargs.setdefault("vmin", 0)
     if alive:
@@ -265,7 +265,7 @@ def plot_cumulative_transactions(
     Parameters
     ----------
     table : DataFrame
-        :func:`retention.metrics.value.expected_cumulative_transactions` output.
+        :func:`retention.expected_cumulative_transactions` output.
     ax : matplotlib Axes, optional
         Axes to draw on; by default a new figure.
     incremental : bool, default False
@@ -294,8 +294,8 @@ def plot_cumulative_transactions(
     """
     func = "plot_cumulative_transactions"
     cols = ["actual_increment", "expected_increment"] if incremental else ["actual", "expected"]
-    _check(table, ["date", *cols], func, "retention.metrics.value.expected_cumulative_transactions")
-    ax = _new_axes(ax, (9.0, 4.5))
+    _check(table, ["date", *cols], func, "retention.expected_cumulative_transactions")
+    ax = new_axes(ax, (9.0, 4.5))
     if incremental and "partial" in table.columns:
         table = table[~table["partial"].astype(bool)]  # a partial last interval looks like a drop
     dates = pd.to_datetime(table["date"]).to_numpy()
@@ -314,7 +314,7 @@ def plot_cumulative_transactions(
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.yaxis.set_major_formatter(_number_formatter())
+    ax.yaxis.set_major_formatter(number_formatter())
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(frameon=False)
@@ -359,9 +359,9 @@ def _bars(
             tick.set_horizontalalignment("right")
             tick.set_rotation_mode("anchor")
     if _is_percent(fmt):
-        ax.yaxis.set_major_formatter(_percent_formatter())
+        ax.yaxis.set_major_formatter(percent_formatter())
     else:
-        ax.yaxis.set_major_formatter(_number_formatter())
+        ax.yaxis.set_major_formatter(number_formatter())
     ax.margins(y=0.12)
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     ax.grid(True, axis="y", alpha=0.3)
@@ -390,7 +390,7 @@ def plot_value_by_group(
     ----------
     table : DataFrame
         One row per group: :func:`retention.metrics.value.historical_value`,
-        :func:`retention.metrics.value.predicted_value`, or the two merged on the group column.
+        :func:`retention.predicted_value`, or the two merged on the group column.
     value : str or list of str, default "clv_per_customer"
         Column(s) to draw, e.g. ``["revenue_per_customer", "clv_per_customer"]``.
     ax : matplotlib Axes, optional
@@ -427,12 +427,12 @@ def plot_value_by_group(
     require_columns(table, what=f"{func}: the table")
     by = by if by is not None else table.columns[0]
     _check(table, [by, *columns], func,
-           "retention.metrics.value.historical_value or retention.metrics.value.predicted_value")
+           "retention.metrics.value.historical_value or retention.predicted_value")
     non_numeric = [c for c in columns if not pd.api.types.is_numeric_dtype(table[c])]
     if non_numeric:
         raise ValueError(f"{func}: value column(s) {non_numeric} are not numeric.")
-    ax = _new_axes(ax, (max(6.0, 1.0 + 0.8 * len(table) * (1 + 0.4 * (len(columns) - 1))), 4.5))
-    group_labels = ["(missing)" if pd.isna(v) else _label(v) for v in table[by]]
+    ax = new_axes(ax, (max(6.0, 1.0 + 0.8 * len(table) * (1 + 0.4 * (len(columns) - 1))), 4.5))
+    group_labels = ["(missing)" if pd.isna(v) else axis_label(v) for v in table[by]]
     _bars(ax, group_labels, table, columns, fmt, bar_labels, labels, kwargs)
     ax.set_xlabel("Acquisition cohort" if by == "cohort" else _column_label(str(by)))
     return ax
@@ -486,7 +486,7 @@ def plot_deciles(
     func = "plot_deciles"
     columns = [value] if isinstance(value, str) else list(value)
     _check(deciles, ["decile", *columns], func, "retention.metrics.value.value_deciles")
-    ax = _new_axes(ax, (8.0, 4.5))
+    ax = new_axes(ax, (8.0, 4.5))
     names = {"share_of_value": f"Share of {_lower_label(deciles.attrs.get('value', 'value'))}"}
     names.update(labels or {})
     _bars(ax, [str(d) for d in deciles["decile"]], deciles, columns, fmt, bar_labels, names,
@@ -540,7 +540,7 @@ def plot_concentration(
     column = value if value is not None and not isinstance(data, pd.Series) else (
         data.name if isinstance(data, pd.Series) and isinstance(data.name, str) else "value")
     name = _lower_label(column)
-    ax = _new_axes(ax, (5.5, 5.0))
+    ax = new_axes(ax, (5.5, 5.0))
     ax.plot(curve["share_of_customers"], curve["share_of_value"], label="customers ranked by value",
             **{"color": "#08519c", "linewidth": 2.0, **kwargs})
     ax.plot([0, 1], [0, 1], color="#808080", linestyle="--", linewidth=1, label="equal value")
@@ -549,8 +549,8 @@ def plot_concentration(
         ax.plot([top, top, 0], [0, share, share], color=MODEL_COLOR, linestyle=":", linewidth=1.2)
         ax.annotate(f"top {top:.0%} of customers: {share:.0%} of {name}", (top, share),
                     xytext=(10, -18), textcoords="offset points", fontsize="small")
-    ax.xaxis.set_major_formatter(_percent_formatter())
-    ax.yaxis.set_major_formatter(_percent_formatter())
+    ax.xaxis.set_major_formatter(percent_formatter())
+    ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Customers, most valuable first")

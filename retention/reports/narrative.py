@@ -1,18 +1,182 @@
-"""What the report notebooks compute besides tables and plots: segment selection and the
-written summary of a cohort table.
+"""What report pages say: the escaping every string from data or parameters passes through,
+headings and tables built on it, segment selection and the written summaries of the reports.
+
+A segment value, group name, title or column name reaches a page only through
+:func:`markdown_text` (Markdown cells) or :func:`html_text` (HTML tables, via
+:func:`html_table`): HTML is escaped, Markdown syntax and TeX delimiters are shown as text, and
+line breaks and control characters become single spaces.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
-from typing import Any
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from retention.io.load import require_columns
+from retention.checks import numeric_values, require_columns
 from retention.engine.frame import customer_totals
+from retention.metrics.value import gini, top_share
+from retention.periods import UNIT_NAMES
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
+__all__ = [
+    "clv_highlights",
+    "cohort_highlights",
+    "describe_clv",
+    "describe_cohorts",
+    "html_table",
+    "html_text",
+    "markdown_text",
+    "plain_text",
+    "report_heading",
+    "select_segment",
+]
+
+# --------------------------------------------------------------------------------------------
+# text from data or parameters
+# --------------------------------------------------------------------------------------------
+
+#: Runs of whitespace and control characters (line breaks, tabs, NUL, C1 controls, U+2028/9).
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+#: Punctuation that Markdown, its common extensions (tables, strikethrough, footnotes,
+#: autolinks, attributes) or TeX math give a meaning to. ``& < > " '`` become HTML entities.
+MARKDOWN_PUNCTUATION = "\\`*_{}[]()#+-.!|~$:=^@"
+_MARKDOWN_ESCAPES = {ord(c): "\\" + c for c in MARKDOWN_PUNCTUATION}
+
+
+def plain_text(value: Any) -> str:
+    r"""One line of text: ``str(value)`` with every run of whitespace or control characters
+    (line breaks, tabs, NUL) replaced by one space, and no leading or trailing space.
+
+    Examples
+    --------
+    >>> plain_text("north\n## east\x00 ")
+    'north ## east'
+    """
+    return _BREAKS.sub(" ", str(value)).strip()
+
+
+def _outside_math(text: str, escaped: str) -> str:
+    r"""Keep the page's TeX renderer off text holding ``$`` or ``\`` (``\(``, ``\[``)."""
+    if "$" in text or "\\" in text:
+        return f'<span class="tex2jax_ignore">{escaped}</span>'
+    return escaped
+
+
+def html_text(value: Any) -> str:
+    r"""Text from data or parameters, safe inside HTML: :func:`plain_text`, then
+    :func:`html.escape` (quotes included).
+
+    Examples
+    --------
+    >>> html_text("<img src=x onerror=alert(1)>")
+    '&lt;img src=x onerror=alert(1)&gt;'
+    >>> html_text('say "hi"\nthere')
+    'say &quot;hi&quot; there'
+    """
+    text = plain_text(value)
+    return _outside_math(text, html.escape(text, quote=True))
+
+
+def markdown_text(value: Any) -> str:
+    r"""Text from data or parameters, shown as written in rendered Markdown.
+
+    :func:`plain_text` (no line break can end a heading or start a block), then a backslash
+    before each character of :data:`MARKDOWN_PUNCTUATION` (no link, image, emphasis, code,
+    table cell, heading mark or math), then :func:`html.escape` (no tag). Text with ``$`` or
+    ``\`` is also kept out of the page's TeX rendering.
+
+    Examples
+    --------
+    >>> print(markdown_text("[x](javascript:alert(1))"))
+    \[x\]\(javascript\:alert\(1\)\)
+    >>> print(markdown_text("<b>*north*</b>\n# east"))
+    &lt;b&gt;\*north\*&lt;/b&gt; \# east
+    """
+    text = plain_text(value)
+    return _outside_math(text, html.escape(text.translate(_MARKDOWN_ESCAPES), quote=True))
+
+
+def _html_cell(value: Any) -> Any:
+    """Strings and other non-number objects as :func:`html_text`; numbers, dates, NA as is."""
+    if isinstance(value, str) or not pd.api.types.is_scalar(value):
+        return html_text(value)
+    return value
+
+
+def _html_labels(index: pd.Index) -> pd.Index:
+    if isinstance(index, pd.MultiIndex):
+        out = index.map(lambda key: tuple(_html_cell(k) for k in key))
+    elif pd.api.types.is_string_dtype(index.dtype) or isinstance(index.dtype, pd.CategoricalDtype):
+        out = index.map(_html_cell)
+    else:
+        out = index.copy()
+    return out.set_names([_html_cell(n) if n is not None else None for n in index.names])
+
+
+def html_table(table: pd.DataFrame | pd.Series) -> Styler:
+    """A :class:`~pandas.io.formats.style.Styler` of ``table`` whose text is safe in HTML.
+
+    A Styler writes cell values and labels into the page as they are; here every text cell,
+    row and column label and axis name goes through :func:`html_text` first. Numbers, dates
+    and missing values are left to the Styler's formats (chain ``.format(...)`` as usual).
+    The table's HTML id is derived from its content, so the same table gives the same page.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"<b>channel</b>": ["<script>alert(1)</script>"], "clv": [1.5]})
+    >>> page = html_table(table).format("{:.2f}", subset=["clv"]).to_html()
+    >>> "<script>" in page, "&lt;script&gt;alert(1)&lt;/script&gt;" in page, "1.50" in page
+    (False, True, True)
+    """
+    out = table.to_frame() if isinstance(table, pd.Series) else table.copy()
+    for i, dtype in enumerate(out.dtypes):
+        if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+            out.isetitem(i, out.iloc[:, i].astype(object).map(_html_cell))
+    out.index = _html_labels(out.index)
+    out.columns = _html_labels(out.columns)
+    content = pd.util.hash_pandas_object(out.astype(str), index=True).to_numpy()
+    digest = hashlib.sha1(content.tobytes() + repr(list(out.columns)).encode()).hexdigest()
+    return out.style.set_uuid(digest[:8])
+
+
+def report_heading(
+    title: Any, segment_column: Any = None, segment_value: Any = None, *, level: int = 2
+) -> str:
+    r"""Markdown heading naming the report and its segment, safe for values from the data.
+
+    Title, column and value go through :func:`markdown_text`: a value such as ``<script>``
+    or ``[x](javascript:...)`` is shown, never run or linked, and a line break in it cannot
+    end the heading.
+
+    Examples
+    --------
+    >>> report_heading("Cohort retention", "channel", "<b>email</b>")
+    '## Cohort retention: channel = &lt;b&gt;email&lt;/b&gt;'
+    >>> report_heading("Cohort retention")
+    '## Cohort retention: all customers'
+    >>> print(report_heading("CLV", "channel", "paid\n# social", level=3))
+    ### CLV: channel = paid \# social
+    """
+    if segment_column is None or segment_value is None:
+        scope = "all customers"
+    else:
+        scope = f"{markdown_text(segment_column)} = {markdown_text(segment_value)}"
+    return f"{'#' * level} {markdown_text(title)}: {scope}"
+
+
+# --------------------------------------------------------------------------------------------
+# segments and the cohort report
+# --------------------------------------------------------------------------------------------
 
 
 def select_segment(
@@ -61,26 +225,6 @@ def select_segment(
         known = sorted(map(str, segment.dropna().unique()))[:20]
         raise ValueError(f"No customer has {column} = {value!r}; values present: {known}.")
     return tx[tx[customer].isin(members)]
-
-
-def report_heading(title: str, segment_column: str | None = None, segment_value: Any = None) -> str:
-    """Markdown heading naming the report and its segment, safe for values from the data.
-
-    Segment values come from the user's data and end up in an HTML page, so they are
-    escaped: a value such as ``<script>`` is shown, never run.
-
-    Examples
-    --------
-    >>> report_heading("Cohort retention", "channel", "<b>email</b>")
-    '## Cohort retention: channel = &lt;b&gt;email&lt;/b&gt;'
-    >>> report_heading("Cohort retention")
-    '## Cohort retention: all customers'
-    """
-    if segment_column is None or segment_value is None:
-        scope = "all customers"
-    else:
-        scope = f"{segment_column} = {segment_value}"
-    return "## " + html.escape(f"{title}: {scope}", quote=False)
 
 
 def cohort_highlights(long: pd.DataFrame, *, period: int = 1, min_size: int = 30) -> dict[str, Any]:
@@ -167,7 +311,7 @@ def describe_cohorts(highlights: dict[str, Any], *, unit: str = "month") -> str:
     ...     "recent_retention": float("nan"), "earlier_retention": float("nan")}))
     - **400** customers in **2** cohorts, revenue **190**.
     - On average **25.0%** of a cohort buys again in its 1st month after the first purchase.
-    - Best cohort: **2024-01** (40.0%); worst: **2024-02** (20.0%).
+    - Best cohort: **2024\\-01** (40.0%); worst: **2024\\-02** (20.0%).
     """
     h = highlights
     k = h["period"]
@@ -185,8 +329,8 @@ def describe_cohorts(highlights: dict[str, Any], *, unit: str = "month") -> str:
     )
     if h["best_cohort"] is not None:
         lines.append(
-            f"- Best cohort: **{h['best_cohort']}** ({h['best_retention']:.1%}); "
-            f"worst: **{h['worst_cohort']}** ({h['worst_retention']:.1%})."
+            f"- Best cohort: **{markdown_text(h['best_cohort'])}** ({h['best_retention']:.1%}); "
+            f"worst: **{markdown_text(h['worst_cohort'])}** ({h['worst_retention']:.1%})."
         )
     else:
         lines.append(f"- No cohort has {h['min_size']} customers or more: too small to rank.")
@@ -198,4 +342,182 @@ def describe_cohorts(highlights: dict[str, Any], *, unit: str = "month") -> str:
             f"{trend} the earlier ones ({h['earlier_retention']:.1%}, "
             f"{change * 100:+.1f} points)."
         )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# the CLV report
+# --------------------------------------------------------------------------------------------
+
+
+def clv_highlights(
+    values: pd.DataFrame,
+    *,
+    clv: str = "clv",
+    alive: str = "probability_alive",
+    revenue: str | None = "revenue",
+    top: float = 0.2,
+    groups: pd.DataFrame | None = None,
+    holdout: pd.DataFrame | None = None,
+    tracking: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Key figures of a CLV analysis, for :func:`describe_clv` and the report index.
+
+    Parameters
+    ----------
+    values : DataFrame
+        :func:`retention.customer_value` output (one row per customer).
+    clv, alive, revenue : str
+        Column names; ``revenue`` (historical) is optional.
+    top : float, default 0.2
+        Fraction of customers for the concentration figure.
+    groups : DataFrame, optional
+        :func:`retention.predicted_value` by one segment column: the best and worst groups by
+        CLV per customer (groups of fewer than 30 customers are not ranked).
+    holdout : DataFrame, optional
+        :func:`retention.calibration_vs_holdout` output: total actual vs expected holdout
+        purchases.
+    tracking : DataFrame, optional
+        :func:`retention.expected_cumulative_transactions` output: actual vs expected at the end.
+
+    Returns
+    -------
+    dict
+        ``customers``, ``clv_total``, ``clv_mean``, ``clv_median``, ``top``,
+        ``top_share``, ``gini``, ``expected_alive`` (sum of P(alive)), ``mean_alive``,
+        ``one_time_buyers`` (share with frequency 0, NaN without the column),
+        ``revenue_total``, ``horizon``, ``time_unit``, ``discount_rate``, and when given
+        ``group_column``, ``best_group``, ``best_group_clv``, ``worst_group``,
+        ``worst_group_clv``, ``holdout_actual``, ``holdout_expected``, ``tracking_actual``,
+        ``tracking_expected``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> values = pd.DataFrame({"clv": [100.0, 60.0, 10, 10, 5, 5, 4, 3, 2, 1],
+    ...                        "probability_alive": [0.9] * 5 + [0.5] * 5})
+    >>> h = clv_highlights(values, revenue=None)
+    >>> h["customers"], h["clv_total"], h["top_share"], round(h["expected_alive"], 1)
+    (10, 200.0, 0.8, 7.0)
+    """
+    require_columns(values, [clv, alive], what="the per-customer table")
+    amounts = numeric_values(values[clv], clv, what="the per-customer table")
+    p_alive = numeric_values(values[alive], alive, what="the per-customer table")
+    out: dict[str, Any] = {
+        "customers": len(values),
+        "clv_total": float(amounts.sum()),
+        "clv_mean": float(amounts.mean()) if len(amounts) else math.nan,
+        "clv_median": float(np.median(amounts)) if len(amounts) else math.nan,
+        "top": float(top),
+        "top_share": top_share(values, clv, top) if amounts.sum() > 0 else math.nan,
+        "gini": gini(values, clv) if amounts.sum() > 0 else math.nan,
+        "expected_alive": float(p_alive.sum()),
+        "mean_alive": float(p_alive.mean()) if len(p_alive) else math.nan,
+        "one_time_buyers": float((values["frequency"] == 0).mean())
+        if "frequency" in values.columns and len(values) else math.nan,
+        "revenue_total": float(values[revenue].sum())
+        if revenue is not None and revenue in values.columns else math.nan,
+        "horizon": values.attrs.get("horizon"),
+        "time_unit": values.attrs.get("time_unit"),
+        "discount_rate": values.attrs.get("discount_rate"),
+    }
+    if groups is not None:
+        require_columns(groups, ["customers", "clv_per_customer"], what="groups",
+                        hint="Pass predicted_value(values, by=column).")
+        label_col = groups.columns[0]
+        ranked = groups[groups["customers"] >= 30].dropna(subset=["clv_per_customer"])
+        out["group_column"] = str(label_col)
+        if len(ranked) >= 2:
+            best = ranked.loc[ranked["clv_per_customer"].idxmax()]
+            worst = ranked.loc[ranked["clv_per_customer"].idxmin()]
+            out.update(best_group=str(best[label_col]),
+                       best_group_clv=float(best["clv_per_customer"]),
+                       worst_group=str(worst[label_col]),
+                       worst_group_clv=float(worst["clv_per_customer"]))
+    if holdout is not None:
+        require_columns(holdout, ["actual_total", "expected_total"], what="holdout",
+                        hint="Pass calibration_vs_holdout(...).")
+        out["holdout_actual"] = float(holdout["actual_total"].sum())
+        out["holdout_expected"] = float(holdout["expected_total"].sum())
+        out["holdout_duration"] = holdout.attrs.get("duration")
+    if tracking is not None:
+        require_columns(tracking, ["actual", "expected"], what="tracking",
+                        hint="Pass expected_cumulative_transactions(...).")
+        out["tracking_actual"] = float(tracking["actual"].iloc[-1])
+        out["tracking_expected"] = float(tracking["expected"].iloc[-1])
+    return out
+
+
+def _model_gap(actual: float, expected: float) -> str:
+    """``"the model is 16.9% below"`` (expected vs actual)."""
+    if actual == 0:
+        return "no actual value to compare with"
+    gap = (expected - actual) / actual
+    if abs(gap) < 0.0005:
+        return "the model matches"
+    return f"the model is {abs(gap):.1%} {'below' if gap < 0 else 'above'}"
+
+
+def describe_clv(highlights: Mapping[str, Any]) -> str:
+    """A few sentences of Markdown summarising :func:`clv_highlights`.
+
+    The segment column and group names come from the data and go through
+    :func:`markdown_text`.
+
+    Examples
+    --------
+    >>> print(describe_clv({"customers": 10, "clv_total": 200.0, "clv_mean": 20.0,
+    ...     "clv_median": 5.0, "top": 0.2, "top_share": 0.8, "gini": 0.6,
+    ...     "expected_alive": 7.0, "mean_alive": 0.7, "one_time_buyers": 0.5,
+    ...     "revenue_total": float("nan"), "horizon": 12, "time_unit": "M",
+    ...     "discount_rate": 0.008}))  # doctest: +NORMALIZE_WHITESPACE
+    - **10** customers; predicted value over the next 12 months (discounted at 0.80% a month):
+      **200** in total, **20.00** per customer on average (median 5.00).
+    - The top 20% of customers hold **80.0%** of the predicted value (Gini 0.60).
+    - 50.0% of the customers have bought only once; the model expects **7** (70.0%) to be still
+      active (in BG/NBD a customer can only drop out after a repeat purchase, so one-time buyers
+      count as active).
+    """
+    h = highlights
+    unit = UNIT_NAMES.get(h.get("time_unit") or "", "time unit")
+    horizon = h.get("horizon")
+    when = f" over the next {horizon} {unit}s" if horizon else ""
+    rate = h.get("discount_rate")
+    disc = f" (discounted at {rate:.2%} a {unit})" if rate else ""
+    lines = [
+        f"- **{h['customers']:,}** customers; predicted value{when}{disc}: "
+        f"**{h['clv_total']:,.0f}** in total, **{h['clv_mean']:,.2f}** per customer on average "
+        f"(median {h['clv_median']:,.2f})."
+    ]
+    if not math.isnan(h.get("top_share", math.nan)):
+        lines.append(
+            f"- The top {h['top']:.0%} of customers hold **{h['top_share']:.1%}** of the "
+            f"predicted value (Gini {h['gini']:.2f})."
+        )
+    alive = (f"the model expects **{h['expected_alive']:,.0f}** ({h['mean_alive']:.1%}) to be "
+             "still active")
+    one_time = h.get("one_time_buyers", math.nan)
+    if one_time is not None and not math.isnan(one_time):
+        lines.append(
+            f"- {one_time:.1%} of the customers have bought only once; {alive} (in BG/NBD a "
+            "customer can only drop out after a repeat purchase, so one-time buyers count as "
+            "active).")
+    else:
+        lines.append(f"- {alive[0].upper()}{alive[1:]}.")
+    if h.get("best_group") is not None:
+        lines.append(
+            f"- By {markdown_text(h['group_column'])}: highest predicted value per customer "
+            f"**{markdown_text(h['best_group'])}** ({h['best_group_clv']:,.2f}), lowest "
+            f"**{markdown_text(h['worst_group'])}** ({h['worst_group_clv']:,.2f})."
+        )
+    checks = {
+        "holdout": "- Holdout check: fitted on the calibration window, the model expected "
+        "**{e:,.0f}** purchases by those customers in the holdout; they made **{a:,.0f}**",
+        "tracking": "- Over the whole period the model expects **{e:,.0f}** repeat transactions "
+        "against **{a:,.0f}** actual",
+    }
+    for check, sentence in checks.items():
+        if h.get(f"{check}_actual") is not None:
+            a, e = h[f"{check}_actual"], h[f"{check}_expected"]
+            lines.append(f"{sentence.format(a=a, e=e)} ({_model_gap(a, e)}).")
     return "\n".join(lines)
