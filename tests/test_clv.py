@@ -692,3 +692,12 @@ def test_plot_deciles_and_concentration_contents():
     assert curve.get_ydata()[2] == pytest.approx(0.8)
     assert ax2.texts[0].get_text() == "top 20% of customers: 80% of predicted CLV"
     assert len(plot_concentration(TEN, "clv", top=None).texts) == 0
+
+
+def test_unfitted_model_is_refused_before_any_pass_over_the_data():
+    from retention.models import BetaGeo, NotFittedError
+
+    tx = pd.DataFrame({"customer_id": [], "order_date": pd.to_datetime([]), "revenue": []})
+    # the empty log would fail too: the model check comes first
+    with pytest.raises(NotFittedError, match="bgf .*not fitted yet"):
+        rt.expected_cumulative_transactions(tx, BetaGeo(), time_unit="W")

@@ -262,7 +262,7 @@ def test_by_segment():
     matrices = retention_matrix(CHANNELS, "M", by="channel")
     assert list(matrices) == ["store", "web"]
     assert matrices["web"].shape == (2, 2)
-    assert matrices["store"].attrs["cohort_size"] == [1]
+    assert matrices["store"].attrs["cohort_size"] == {"2024-01": 1}
 
 
 def test_by_several_columns():
@@ -426,7 +426,7 @@ def test_retention_matrix_shape_and_attrs():
     assert matrix.columns.tolist() == [0, 1, 2, 3]
     expected = [[1.0, 0.5, 0.5, 0.0], [1.0, 0.0, 1.0, NAN], [1.0, NAN, NAN, NAN]]
     np.testing.assert_array_equal(matrix.to_numpy(), np.array(expected))
-    assert matrix.attrs["cohort_size"] == [2, 1, 1]
+    assert matrix.attrs["cohort_size"] == {"2024-01": 2, "2024-02": 1, "2024-04": 1}
     assert cohort_sizes(matrix).index.equals(matrix.index)
 
 
@@ -448,7 +448,7 @@ def test_weighted_average_row():
     # k=0: all cohorts; k=1, 2: Jan (2) and Feb (1); k=3: Jan only
     expected = [1.0, (1 + 0) / 3, (1 + 1) / 3, 0.0]
     np.testing.assert_allclose(matrix.iloc[-1].to_numpy(), expected)
-    assert matrix.attrs["cohort_size"] == [2, 1, 1]
+    assert matrix.attrs["cohort_size"] == {"2024-01": 2, "2024-02": 1, "2024-04": 1}
 
 
 def test_weighted_average_retention():
@@ -787,13 +787,20 @@ def test_retention_matrix_forwards_every_cohort_table_option():
 
 def test_matrix_metadata_is_plain_and_marks_the_average_row():
     matrix = retention_matrix(SKIP, "M", average=True)
-    assert matrix.attrs == {"cohort_size": [2, 1, 1], "values": "retention", "summary_rows": 1}
+    sizes = {"2024-01": 2, "2024-02": 1, "2024-04": 1}
+    assert matrix.attrs == {"cohort_size": sizes, "values": "retention"}
     assert all(isinstance(label, str) for label in matrix.index)
     cohorts, summary = split_summary_rows(matrix)
     assert cohorts.index.tolist() == ["2024-01", "2024-02", "2024-04"]
     assert summary.index.tolist() == ["weighted average"]
     assert cohort_sizes(matrix).iloc[:3].tolist() == [2, 1, 1]
     assert np.isnan(cohort_sizes(matrix).iloc[-1])
+    # a slice keeps the attrs: sizes are found by label and the summary row by its label
+    tail = matrix.iloc[1:3]
+    assert cohort_sizes(tail).tolist() == [1, 1]
+    assert split_summary_rows(tail)[1].empty
+    assert cohort_sizes(matrix.iloc[[0, 3]]).tolist()[0] == 2
+    assert split_summary_rows(matrix.iloc[[0, 3]])[1].index.tolist() == ["weighted average"]
     # the average of the matrix rows is the average row of the cohort table
     np.testing.assert_allclose(
         matrix_average(cohorts, cohort_sizes(cohorts)).to_numpy(), summary.iloc[0].to_numpy()

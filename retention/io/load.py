@@ -26,7 +26,7 @@ import pandas as pd
 
 from retention.checks import examples, json_value, require_columns
 
-__all__ = ["CANONICAL", "Finding", "ValidationReport", "load_transactions", "require_columns"]
+__all__ = ["CANONICAL", "Finding", "ValidationReport", "load_transactions"]
 
 CANONICAL = ("customer_id", "order_date", "revenue", "order_id")
 

@@ -460,9 +460,8 @@ def _pivot_one(long: pd.DataFrame, values: str, average: bool) -> pd.DataFrame:
             columns=matrix.columns,
         )
     matrix.attrs = {
-        "cohort_size": [int(n) for n in sizes],
+        "cohort_size": {period_label(c): int(n) for c, n in sizes.items()},
         "values": values,
-        "summary_rows": int(average),
     }
     return matrix
 
@@ -470,8 +469,8 @@ def _pivot_one(long: pd.DataFrame, values: str, average: bool) -> pd.DataFrame:
 def split_summary_rows(matrix: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a wide matrix into its cohort rows and its trailing summary rows.
 
-    Summary rows are those :func:`pivot_cohorts` counts in ``attrs["summary_rows"]``, or,
-    for a matrix built by hand, trailing rows labelled :data:`AVERAGE_LABEL`.
+    Summary rows are the trailing rows labelled :data:`AVERAGE_LABEL`, as
+    :func:`pivot_cohorts` writes them; a slice of a matrix keeps what it holds.
 
     Examples
     --------
@@ -480,19 +479,18 @@ def split_summary_rows(matrix: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     >>> [list(part.index) for part in split_summary_rows(m)]
     [['2024-01', '2024-02'], ['weighted average']]
     """
-    n = len(matrix) - int(matrix.attrs.get("summary_rows", 0))
-    if "summary_rows" not in matrix.attrs:
-        while n > 0 and matrix.index[n - 1] == AVERAGE_LABEL:
-            n -= 1
+    n = len(matrix)
+    while n > 0 and matrix.index[n - 1] == AVERAGE_LABEL:
+        n -= 1
     return matrix.iloc[:n], matrix.iloc[n:]
 
 
 def cohort_sizes(matrix: pd.DataFrame) -> pd.Series | None:
     """Cohort sizes of a wide matrix's rows (NaN for summary rows), or None when unknown.
 
-    :func:`pivot_cohorts` stores them as a list in ``attrs["cohort_size"]`` (one entry a
-    cohort row, so the matrix saves to Parquet); a Series or dict keyed by row label is
-    accepted too.
+    :func:`pivot_cohorts` stores them in ``attrs["cohort_size"]`` as a dict keyed by the
+    cohort's label (:func:`retention.periods.period_label`), so the matrix saves to Parquet
+    and any slice of it still finds its sizes; a Series keyed by row is accepted too.
 
     Examples
     --------
@@ -506,15 +504,11 @@ def cohort_sizes(matrix: pd.DataFrame) -> pd.Series | None:
     sizes = matrix.attrs.get("cohort_size")
     if sizes is None:
         return None
-    if isinstance(sizes, pd.Series | dict):
-        sizes = pd.Series(sizes)
-        return pd.Series(
-            [sizes.get(label, np.nan) for label in matrix.index], index=matrix.index, dtype=float
-        )
-    values = np.full(len(matrix), np.nan)
-    sizes = np.asarray(sizes, dtype=float)[: len(matrix)]
-    values[: len(sizes)] = sizes
-    return pd.Series(values, index=matrix.index, name="cohort_size")
+    if isinstance(sizes, pd.Series):
+        found = [sizes.get(label, np.nan) for label in matrix.index]
+    else:
+        found = [sizes.get(period_label(label), np.nan) for label in matrix.index]
+    return pd.Series(found, index=matrix.index, dtype=float, name="cohort_size")
 
 
 def matrix_average(
@@ -574,9 +568,8 @@ def pivot_cohorts(
     -------
     DataFrame or dict of DataFrame
         Index ``cohort`` (PeriodIndex), columns ``period`` 0..K, NaN where the cell is not
-        observed; ``attrs["cohort_size"]`` is the cohort sizes (a list, one entry a cohort
-        row; :func:`cohort_sizes` aligns it on the rows) and ``attrs["summary_rows"]`` the
-        number of trailing summary rows.
+        observed; ``attrs["cohort_size"]`` holds the cohort sizes by cohort label
+        (:func:`cohort_sizes` aligns them on the rows).
         For a table with segment columns: a dict ``{segment: matrix}`` in segment order (keys
         are tuples when there are several segment columns), ready for one heatmap each.
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from retention.checks import bad_rows, examples, require_columns
+from retention.checks import examples, numeric_values, require_columns
 
 #: Optimisation runs on log-parameters kept inside this box; a maximum on its edge means the
 #: data do not identify the model.
@@ -103,6 +103,8 @@ object without expected_average_order_value().
             f"{name} must be a fitted {kind} (a {protocol.__name__} such as {example}), got "
             f"{type(model).__name__} without {', '.join(m + '()' for m in missing)}."
         )
+    if isinstance(model, FittedModel) and getattr(model, "params_", None) is None:
+        raise NotFittedError(f"{name} ({type(model).__name__}) is not fitted yet; call .fit first.")
 
 
 _PROTOCOL_NAMES: dict[type, tuple[str, str]] = {
@@ -162,25 +164,15 @@ def summary_columns(
 
 
 def finite_nonnegative(values: Any, name: str, index: pd.Index | None = None) -> np.ndarray:
-    """Float array of ``values``; ``ValueError`` naming missing, infinite or negative entries."""
-    series = values if isinstance(values, pd.Series) else None
-    if series is not None and not pd.api.types.is_numeric_dtype(series.dtype):
-        raise ValueError(f"column {name!r} must be numeric, got dtype {series.dtype}.")
-    try:
-        arr = np.asarray(
-            series.to_numpy(dtype=np.float64, na_value=np.nan) if series is not None else values,
-            dtype=np.float64,
-        ).ravel()
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name!r} must be numeric: {err}") from err
-    labels = index if index is not None and len(index) == len(arr) else pd.RangeIndex(len(arr))
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise ValueError(bad_rows(name, "missing or infinite value(s)", bad, labels) + ".")
-    neg = arr < 0
-    if neg.any():
-        raise ValueError(bad_rows(name, "negative value(s)", neg, labels) + ".")
-    return arr
+    """Float array of a column or array-like (:func:`retention.checks.numeric_values`)."""
+    if not isinstance(values, pd.Series):
+        try:
+            arr = np.asarray(values, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name!r} must be numeric: {err}") from err
+        labels = index if index is not None and len(index) == len(arr) else None
+        values = pd.Series(arr, index=labels)
+    return numeric_values(values, name, nonnegative=True)
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> float:

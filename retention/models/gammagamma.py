@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from retention.checks import bad_rows
 from retention.models.base import (
     FittedModel,
-    bad_rows,
     broadcast_inputs,
     collapse,
     dot,

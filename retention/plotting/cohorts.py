@@ -59,15 +59,6 @@ _COHORT_TABLE_HINT = "Build it with retention.cohort_table."
 # ---------------------------------------------------------------------------
 
 
-def axis_label(value: Any) -> str:
-    """Readable label of a cohort or calendar period.
-
-    Periods print as ``"2024-01"`` (month), ``"2024Q1"`` (quarter), ``"2024-01-15"`` (day)
-    and ISO weeks as ``"2024-W03"``; anything else goes through ``str``.
-    """
-    return period_label(value)
-
-
 def percent_formatter(decimals: int = 0) -> PercentFormatter:
     """Tick formatter showing fractions as percentages (0.4 -> ``"40%"``)."""
     return PercentFormatter(xmax=1.0, decimals=decimals)
@@ -131,7 +122,7 @@ def _long_to_matrix(long: Any, value: str, func: str) -> tuple[pd.DataFrame, pd.
     duplicated = keys.duplicated()
     if duplicated.any():
         segment = "" if long.columns[0] == "cohort" else f" (by {long.columns[0]!r})"
-        examples = [tuple(map(axis_label, k)) for k in keys[duplicated].head(3).itertuples(False)]
+        examples = [tuple(map(period_label, k)) for k in keys[duplicated].head(3).itertuples(False)]
         raise ValueError(
             f"{func}: {int(duplicated.sum())} duplicate (cohort, period) row(s), e.g. {examples}; "
             f"the table seems split into segments{segment}. Select one segment first."
@@ -175,9 +166,9 @@ def _draw_cohort_lines(
     cohorts (to read the colour order), highlighted cohorts and the average.
     """
     kwargs = normalize_kwargs(kwargs, Line2D)
-    labels = [axis_label(c) for c in matrix.index]
+    labels = [period_label(c) for c in matrix.index]
     wanted = as_list(highlight)
-    wanted_labels = {axis_label(h) for h in wanted}
+    wanted_labels = {period_label(h) for h in wanted}
     unknown = sorted(wanted_labels - set(labels))
     if unknown:
         raise ValueError(
@@ -315,7 +306,7 @@ def plot_cohort_heatmap(
     sizes = cohort_sizes(matrix) if show_sizes else None
     row_labels = []
     for label in values.index:
-        text = axis_label(label)
+        text = period_label(label)
         size = None if sizes is None else sizes.get(label)
         if size is not None and not pd.isna(size):
             text += f"  (n={size:,.0f})"
@@ -351,7 +342,7 @@ def plot_cohort_heatmap(
     kwargs.setdefault("linewidths", 0.5)
     kwargs.setdefault("linecolor", "white")
     plot_data = pd.DataFrame(
-        values.to_numpy(), index=row_labels, columns=[axis_label(c) for c in values.columns]
+        values.to_numpy(), index=row_labels, columns=[period_label(c) for c in values.columns]
     )
     sns.heatmap(
         plot_data,
@@ -592,7 +583,7 @@ def plot_layer_cake(
     table = table.reindex(columns=sorted(table.columns), fill_value=0.0)
 
     ax = new_axes(ax, (10.0, 5.0))
-    cohorts = [axis_label(c) for c in table.columns]
+    cohorts = [period_label(c) for c in table.columns]
     x = np.arange(len(table))
     colors = kwargs.pop("colors", sns.color_palette(COHORT_PALETTE + "_r", n_colors=len(cohorts)))
     kwargs.setdefault("edgecolor", "white")
@@ -614,7 +605,7 @@ def plot_layer_cake(
     )
     # x axis: calendar periods as labels, thinned to at most MAX_LABELS.
     xstep = math.ceil(len(x) / MAX_LABELS)
-    tick_labels = [axis_label(p) for p in table.index[::xstep]]
+    tick_labels = [period_label(p) for p in table.index[::xstep]]
     ax.set_xticks(x[::xstep], tick_labels)
     # Tilt the labels when, side by side, they would fill the width of the Axes.
     axes_inches = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted()).width

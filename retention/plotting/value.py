@@ -20,12 +20,11 @@ from matplotlib.axes import Axes
 
 from retention.checks import require_columns
 from retention.metrics.value import concentration_curve, top_share
-from retention.periods import UNIT_NAMES
+from retention.periods import UNIT_NAMES, period_label
 from retention.plotting.cohorts import (
     AVERAGE_COLOR,
     HEATMAP_CMAP,
     HIGHLIGHT_COLOR,
-    axis_label,
     new_axes,
     number_formatter,
     percent_formatter,
@@ -432,7 +431,7 @@ def plot_value_by_group(
     if non_numeric:
         raise ValueError(f"{func}: value column(s) {non_numeric} are not numeric.")
     ax = new_axes(ax, (max(6.0, 1.0 + 0.8 * len(table) * (1 + 0.4 * (len(columns) - 1))), 4.5))
-    group_labels = ["(missing)" if pd.isna(v) else axis_label(v) for v in table[by]]
+    group_labels = ["(missing)" if pd.isna(v) else period_label(v) for v in table[by]]
     _bars(ax, group_labels, table, columns, fmt, bar_labels, labels, kwargs)
     ax.set_xlabel("Acquisition cohort" if by == "cohort" else _column_label(str(by)))
     return ax

@@ -291,7 +291,8 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, NotebookP
 _TYPES: dict[str, Any] = {
     "str": StrictStr,
     "int": StrictInt,
-    "float": Annotated[float, Strict()],
+    # a complex parameter takes a real number: papermill passes values as JSON
+    **dict.fromkeys(["float", "complex"], Annotated[float, Strict()]),
     "bool": StrictBool,
     "Mapping": Mapping,
     "Sequence": Sequence,
