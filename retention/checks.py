@@ -300,6 +300,20 @@ def numeric_columns(table: pd.DataFrame, columns: Sequence[Any] | None = None, *
         )
 
 
+def is_missing(value: Any) -> bool:
+    """Whether a single value is missing: None, ``pd.NA``, ``pd.NaT`` or a float NaN.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> [is_missing(v) for v in (None, pd.NA, float("nan"), 0, "x")]
+    [True, True, True, False, False]
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return is_real(value) and bool(np.isnan(value))
+
+
 def is_real(value: Any) -> bool:
     """Whether ``value`` is a real number (Python or NumPy; booleans are not numbers).
 

@@ -58,14 +58,21 @@ def normalize_freq(freq: str) -> str:
     return alias
 
 
-def unit_name(freq: str) -> str:
+def unit_name(freq: str | None, default: str | None = None) -> str:
     """Name of one period of a grain: ``"day"``, ``"week"``, ``"month"`` or ``"quarter"``.
+
+    With ``default``, a missing or unknown grain gives ``default`` instead of an error.
 
     Examples
     --------
-    >>> unit_name("M"), unit_name("weekly")
-    ('month', 'week')
+    >>> unit_name("M"), unit_name("weekly"), unit_name(None, default="time unit")
+    ('month', 'week', 'time unit')
     """
+    if default is not None:
+        try:
+            return UNIT_NAMES[normalize_freq(freq)] if freq else default
+        except ValueError:
+            return default
     return UNIT_NAMES[normalize_freq(freq)]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from retention.checks import is_real, is_whole
+from retention.checks import is_missing, is_real, is_whole
 
 __all__ = ["NPSResult", "csat", "csi", "nps"]
 
@@ -57,12 +57,6 @@ class NPSResult:
 
 
 # --------------------------------------------------------------------------- input checks
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return is_real(value) and bool(np.isnan(value))
 
 
 def _where(labels: np.ndarray, values: np.ndarray, mask: np.ndarray, by_label: bool) -> str:
@@ -113,7 +107,7 @@ def _responses(
         missing = np.isnan(values)
     else:
         items = raw.tolist()
-        missing = np.array([_is_missing(v) for v in items], dtype=bool)
+        missing = np.array([is_missing(v) for v in items], dtype=bool)
         non_numeric = np.array(
             [not (m or is_real(v)) for v, m in zip(items, missing, strict=True)], dtype=bool
         )

@@ -37,7 +37,7 @@ from retention.checks import (
     whole_number,
 )
 from retention.engine.frame import customer_totals
-from retention.periods import UNIT_NAMES, normalize_freq, period_codes, period_end
+from retention.periods import normalize_freq, period_codes, period_end, unit_name
 
 __all__ = [
     "churn_risk",
@@ -70,10 +70,6 @@ def _as_frame(data: pd.DataFrame | pd.Series, value: str | None, what: str
 def _share_text(share: float) -> str:
     """0.4 -> "40%", 0.0027 -> "0.3%": at least one significant digit for small shares."""
     return f"{share:.1%}" if share < 0.095 else f"{share:.0%}"
-
-
-def _unit_name(unit: str | None) -> str:
-    return UNIT_NAMES.get(unit or "", "time unit")
 
 
 # --------------------------------------------------------------------------------------------
@@ -605,8 +601,8 @@ def churn_risk(
         },
         index=values.index[pos],
     )
-    unit = _unit_name(time_unit or values.attrs.get("model_time_unit")
-                      or values.attrs.get("time_unit"))
+    unit = unit_name(time_unit or values.attrs.get("model_time_unit")
+                     or values.attrs.get("time_unit"), default="time unit")
     has_rfm = {"frequency", "recency", "T"} <= set(values.columns)
     if has_rfm:
         freq_ = values["frequency"].to_numpy(dtype=float)[pos]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from retention.checks import examples, is_real
+from retention.checks import examples, is_missing, is_real
 from retention.models.base import LOG_BOUND, ConvergenceError, FittedModel
 
 __all__ = ["ShiftedBetaGeometric"]
@@ -135,10 +135,6 @@ def _loglik_grad(alpha: float, beta: float, active: np.ndarray) -> tuple[float, 
         dtype=float,
     )
     return ll, grad
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (is_real(value) and np.isnan(value))
 
 
 def _examples(values: np.ndarray, positions: np.ndarray) -> str:
@@ -320,7 +316,7 @@ class ShiftedBetaGeometric(FittedModel):
             non_numeric = np.array([], dtype=np.int64)
         else:
             non_numeric = np.flatnonzero(
-                [not (_is_missing(v) or is_real(v)) for v in raw.tolist()]
+                [not (is_missing(v) or is_real(v)) for v in raw.tolist()]
             )
             if raw.dtype.kind == "b":
                 non_numeric = np.arange(raw.size)
@@ -329,7 +325,7 @@ class ShiftedBetaGeometric(FittedModel):
                 f"active must hold numbers; {non_numeric.size} value(s) are not, "
                 f"e.g. {_examples(raw, non_numeric)}."
             )
-        values = np.array([np.nan if _is_missing(v) else float(v) for v in raw.tolist()])
+        values = np.array([np.nan if is_missing(v) else float(v) for v in raw.tolist()])
         missing = np.flatnonzero(~np.isfinite(values))
         if missing.size:
             raise ValueError(

@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 
 from retention.checks import require_columns
 from retention.metrics.value import concentration_curve, top_share
-from retention.periods import UNIT_NAMES, period_label
+from retention.periods import period_label, unit_name
 from retention.plotting.cohorts import (
     AVERAGE_COLOR,
     HEATMAP_CMAP,
@@ -150,7 +150,7 @@ def plot_calibration_vs_holdout(
         labels = [f"{lab}\n(n={n:,})" for lab, n in zip(labels, table["customers"], strict=True)]
     ax.set_xticks(x, labels)
     ax.set_xlabel("Repeat purchases in the calibration period")
-    unit = UNIT_NAMES.get(table.attrs.get("time_unit") or "")
+    unit = unit_name(table.attrs.get("time_unit"), default="")
     duration = table.attrs.get("duration")
     when = f" ({duration:.0f} {unit}s)" if unit and duration else ""
     ax.set_ylabel(f"Mean purchases in the holdout{when}")
@@ -215,7 +215,7 @@ def plot_frequency_recency_matrix(
     kind = matrix.attrs.get("kind", "expected_purchases")
     alive = kind == "probability_alive"
     fmt = fmt or (".0%" if alive else ".2f")
-    unit = UNIT_NAMES.get(matrix.attrs.get("time_unit") or "", "time unit")
+    unit = unit_name(matrix.attrs.get("time_unit"), default="time unit")
     t = matrix.attrs.get("t", 1.0)
     label = ("P(alive)" if alive
              else f"Expected purchases, next {t:g} {unit}{'s' if t != 1 else ''}")
@@ -306,7 +306,7 @@ def plot_cumulative_transactions(
     if end is not None:
         ax.axvline(pd.Timestamp(end).to_datetime64(), color="#808080", linestyle=":",
                    linewidth=1.5, label="end of calibration")
-    interval = UNIT_NAMES.get(table.attrs.get("interval") or "", "period")
+    interval = unit_name(table.attrs.get("interval"), default="period")
     ax.set_ylabel(f"Repeat transactions per {interval}" if incremental
                   else "Cumulative repeat transactions")
     ax.set_xlabel("")

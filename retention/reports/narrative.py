@@ -22,7 +22,7 @@ import pandas as pd
 from retention.checks import numeric_values, require_columns
 from retention.engine.frame import customer_totals
 from retention.metrics.value import gini, top_share
-from retention.periods import UNIT_NAMES
+from retention.periods import unit_name
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -479,7 +479,7 @@ def describe_clv(highlights: Mapping[str, Any]) -> str:
       count as active).
     """
     h = highlights
-    unit = UNIT_NAMES.get(h.get("time_unit") or "", "time unit")
+    unit = unit_name(h.get("time_unit"), default="time unit")
     horizon = h.get("horizon")
     when = f" over the next {horizon} {unit}s" if horizon else ""
     rate = h.get("discount_rate")
