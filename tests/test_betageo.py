@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy import integrate, optimize, special, stats
 
 from retention.metrics.rfm import rfm_summary
@@ -302,3 +301,143 @@ def test_unidentified_data_raise_convergence_error():
     data = pd.DataFrame({"frequency": x, "recency": np.where(x > 0, T, 0.0), "T": T})
     with pytest.raises(ConvergenceError, match="do not identify the model"):
         BetaGeo().fit(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# penalizer, impossible histories, covariance
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_sample() -> pd.DataFrame:
+    return simulate_bgnbd(400, 0.24, 4.41, 0.79, 2.43, seed=21)
+
+
+def test_penalizer_zero_is_the_unpenalised_fit(small_sample):
+    plain, zero = BetaGeo().fit(small_sample), BetaGeo(penalizer=0.0).fit(small_sample)
+    assert plain.params_ == zero.params_
+    assert plain.log_likelihood_ == zero.log_likelihood_
+    assert plain.standard_errors_ == zero.standard_errors_
+    assert plain.fit_options_["penalizer"] == 0.0
+
+
+def test_penalizer_shrinks_the_log_parameters(small_sample):
+    def size(model):
+        return float(np.sum(np.log(list(model.params_.values())) ** 2))
+
+    fits = [BetaGeo(penalizer=c).fit(small_sample) for c in (0.0, 0.01, 0.1, 1.0)]
+    sizes = [size(m) for m in fits]
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] < 0.5 * sizes[0]
+    lls = [m.log_likelihood_ for m in fits]
+    assert lls == sorted(lls, reverse=True)  # the unpenalised likelihood falls
+    # the estimate minimises -log L / n + c * sum(log(theta) ** 2) (documented form)
+    model = fits[2]
+    x, tx, big_t = (small_sample[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    nll = _BGNBDLikelihood(x, tx, big_t, np.ones(len(x)))
+
+    def objective(phi):
+        return nll(np.exp(phi))[0] / len(x) + 0.1 * np.sum(phi**2)
+
+    best = np.log(list(model.params_.values()))
+    for j in range(4):
+        for step in (-1e-3, 1e-3):
+            moved = best.copy()
+            moved[j] += step
+            assert objective(moved) > objective(best)
+    assert model.log_likelihood_ == pytest.approx(-nll(np.exp(best))[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "0.1", True])
+def test_penalizer_must_be_a_nonnegative_number(bad):
+    with pytest.raises(ValueError, match="penalizer must be a finite number >= 0"):
+        BetaGeo(penalizer=bad)
+
+
+def test_covariance_matches_standard_errors(small_sample):
+    bgf = BetaGeo().fit(small_sample)
+    cov = bgf.covariance_
+    assert list(cov.index) == list(cov.columns) == ["r", "alpha", "a", "b"]
+    assert np.allclose(cov.to_numpy(), cov.to_numpy().T)
+    for name, se in bgf.standard_errors_.items():
+        assert np.sqrt(cov.loc[name, name]) == se
+
+
+@pytest.mark.parametrize(
+    ("frequency", "recency", "T", "message"),
+    [
+        ([1, 2, 3], [5.0, 40.0, 41.0], [38.0, 38.0, 38.0],
+         r"recency has 2 value\(s\) greater than T, e.g. at rows \['b', 'c'\]: recency=40.0 "
+         r"with T=38.0"),
+        ([0, 0, 2], [0.0, 3.0, 5.0], [38.0, 38.0, 38.0],
+         r"recency has 1 value\(s\) above 0 while frequency is 0 .*rows \['b'\] \(values \[3.0\]"),
+        ([1, -2, 3], [5.0, 5.0, 5.0], [38.0, 38.0, 38.0],
+         r"frequency has 1 negative value\(s\), e.g. at rows \['b'\]"),
+        ([1, 2, 3], [5.0, np.nan, 5.0], [38.0, 38.0, 38.0],
+         r"recency has 1 missing or infinite value\(s\), e.g. at rows \['b'\]"),
+        ([1, 2, 3], [5.0, 5.0, 5.0], [38.0, np.inf, 38.0],
+         r"T has 1 missing or infinite value\(s\)"),
+    ],
+)
+def test_impossible_histories_are_refused_everywhere(paper_model, frequency, recency, T,
+                                                     message):
+    from retention.models import GammaGamma, customer_value, predict_clv
+
+    idx = pd.Index(["a", "b", "c"])
+    x, tx, big_t = (pd.Series(v, index=idx, dtype=float) for v in (frequency, recency, T))
+    with pytest.raises(ValueError, match=message):
+        paper_model.conditional_expected_purchases(10, x, tx, big_t)
+    with pytest.raises(ValueError, match=message):
+        paper_model.probability_alive(x, tx, big_t)
+    ggf = GammaGamma()
+    ggf.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    summary = pd.DataFrame({"frequency": x, "recency": tx, "T": big_t,
+                            "monetary_value": 20.0})
+    column_message = message.replace("recency has", "'recency' has").replace(
+        "frequency has", "'frequency' has").replace("T has", "'T' has")
+    with pytest.raises(ValueError, match=f"{message}|{column_message}"):
+        predict_clv(paper_model, ggf, summary, model_time_unit="W")
+    with pytest.raises(ValueError, match=f"{message}|{column_message}"):
+        customer_value(summary, paper_model, ggf, model_time_unit="W")
+
+
+def test_impossible_histories_named_by_column_in_predict_clv(paper_model):
+    from retention.models import GammaGamma, predict_clv
+
+    ggf = GammaGamma()
+    ggf.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    summary = pd.DataFrame({"x_cal": [1.0, 2.0], "last_cal": [5.0, 50.0], "age_cal": [38.0, 38.0],
+                            "monetary_value": [20.0, 30.0]}, index=["u1", "u2"])
+    with pytest.raises(ValueError, match=r"last_cal has 1 value\(s\) greater than age_cal, "
+                                         r"e.g. at rows \['u2'\]"):
+        predict_clv(paper_model, ggf, summary, model_time_unit="W", frequency="x_cal",
+                    recency="last_cal", T="age_cal")
+
+
+def test_possible_edge_histories_are_accepted(paper_model):
+    # repeat purchases on the first day (recency 0) and recency == T are possible
+    values = paper_model.conditional_expected_purchases(10, [0, 2, 3], [0.0, 0.0, 38.0],
+                                                        [38.0, 38.0, 38.0])
+    assert np.all(np.isfinite(values))
+    assert np.isfinite(paper_model.probability_alive(3, 38.0, 38.0))
+
+
+def test_parameters_as_draw_rows_give_the_scalar_values(paper_model):
+    """Each parameter an array of shape (n_draws, 1): one row of results per draw."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 8, 300).astype(float)
+    big_t = rng.integers(20, 40, 300).astype(float)
+    tx = np.where(x > 0, np.floor(big_t * rng.uniform(size=300)), 0.0)
+    draws = np.array([[0.24, 4.4, 0.79, 2.43], [0.3, 5.0, 1.00005, 2.0], [0.2, 3.0, 0.5, 0.50002]])
+    vec = BetaGeo()
+    vec.params_ = {k: draws[:, [j]] for j, k in enumerate(PAPER)}
+    got_e = vec.conditional_expected_purchases(10, x[None, :], tx[None, :], big_t[None, :])
+    got_a = vec.probability_alive(x[None, :], tx[None, :], big_t[None, :])
+    got_n = vec.expected_purchases_new(52)
+    assert got_e.shape == got_a.shape == (3, 300) and np.shape(got_n) == (3, 1)
+    for i, row in enumerate(draws):
+        one = BetaGeo()
+        one.params_ = dict(zip(PAPER, map(float, row), strict=True))
+        np.testing.assert_allclose(got_e[i], one.conditional_expected_purchases(10, x, tx, big_t),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(got_a[i], one.probability_alive(x, tx, big_t), rtol=1e-13)
+        assert float(got_n[i, 0]) == pytest.approx(one.expected_purchases_new(52), rel=1e-12)

@@ -9,8 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 from matplotlib.collections import QuadMesh
 
 import retention as rt
@@ -701,3 +700,155 @@ def test_unfitted_model_is_refused_before_any_pass_over_the_data():
     # the empty log would fail too: the model check comes first
     with pytest.raises(NotFittedError, match="bgf .*not fitted yet"):
         rt.expected_cumulative_transactions(tx, BetaGeo(), time_unit="W")
+
+
+# --------------------------------------------------------------------------------------------
+# profit margin, the period-by-period plan and P(alive) at a future date
+# --------------------------------------------------------------------------------------------
+
+
+def plan_summary() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 8, 200).astype(float)
+    T = rng.uniform(10, 39, 200)
+    tx = np.where(x > 0, T * rng.uniform(0.1, 1.0, 200), 0.0)
+    m = np.where(x > 0, rng.gamma(4.0, 8.0, 200), 0.0)
+    frame = pd.DataFrame({"frequency": x, "recency": tx, "T": T, "monetary_value": m},
+                         index=pd.Index([f"c{i}" for i in range(200)], name="client"))
+    frame.attrs.update(time_unit="W", observation_end="1997-09-30")
+    return frame
+
+
+def test_margin_makes_clv_profit():
+    summary = plan_summary()
+    revenue = rt.predict_clv(fixed_bgf(), fixed_ggf(), summary, horizon=12)
+    profit = rt.predict_clv(fixed_bgf(), fixed_ggf(), summary, horizon=12, margin=0.25)
+    np.testing.assert_allclose(profit["clv"], 0.25 * revenue["clv"], rtol=1e-14)
+    pd.testing.assert_series_equal(profit["expected_purchases"], revenue["expected_purchases"])
+    assert revenue.attrs["margin"] == 1.0 and profit.attrs["margin"] == 0.25
+    values = customer_value(summary, fixed_bgf(), fixed_ggf(), horizon=12, margin=0.25)
+    np.testing.assert_allclose(values["clv"], profit["clv"], rtol=1e-14)
+    assert values.attrs["margin"] == 0.25
+    for bad in (1.5, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="margin"):
+            rt.predict_clv(fixed_bgf(), fixed_ggf(), summary, margin=bad)
+
+
+@pytest.mark.parametrize(("unit", "horizon", "rate", "margin"),
+                         [("M", 24, 0.01, 1.0), ("W", 10, 0.002, 0.3), ("Q", 5, 0.03, 0.6)])
+def test_clv_schedule_adds_up_to_customer_value(unit, horizon, rate, margin):
+    from retention.models.clv import clv_schedule
+
+    summary = plan_summary()
+    kwargs = dict(horizon=horizon, time_unit=unit, discount_rate=rate, margin=margin)
+    values = customer_value(summary, fixed_bgf(), fixed_ggf(), **kwargs)
+    plan = clv_schedule(summary, fixed_bgf(), fixed_ggf(), **kwargs)
+    assert plan["period"].tolist() == list(range(1, horizon + 1))
+    assert plan["discounted_value"].sum() == pytest.approx(values["clv"].sum(), rel=1e-12)
+    assert plan["cumulative_discounted_value"].iloc[-1] == pytest.approx(values["clv"].sum(),
+                                                                        rel=1e-12)
+    assert plan["expected_purchases"].sum() == pytest.approx(
+        values["expected_purchases"].sum(), rel=1e-12)
+    np.testing.assert_allclose(plan["value"], margin * plan["revenue"], rtol=1e-14)
+    np.testing.assert_allclose(plan["discount_factor"],
+                               (1 + rate) ** -np.arange(1, horizon + 1), rtol=1e-14)
+    np.testing.assert_allclose(plan["discounted_value"],
+                               plan["value"] * plan["discount_factor"], rtol=1e-14)
+    assert plan.attrs["time_unit"] == unit and plan.attrs["n_customers"] == 200
+    # expected purchases per period fall as customers drop out
+    assert (np.diff(plan["expected_purchases"]) < 0).all()
+
+    each = clv_schedule(summary, fixed_bgf(), fixed_ggf(), per_customer=True, **kwargs)
+    assert len(each) == 200 * horizon and each.columns[0] == "client"
+    per = each.groupby("client", sort=False)["discounted_value"].sum()
+    np.testing.assert_allclose(per.loc[values.index], values["clv"], rtol=1e-12)
+    totals = each.groupby("period")[["expected_purchases", "revenue", "discounted_value"]].sum()
+    np.testing.assert_allclose(totals.to_numpy(),
+                               plan[["expected_purchases", "revenue", "discounted_value"]],
+                               rtol=1e-12)
+    last = each.groupby("client", sort=False)["cumulative_discounted_value"].last()
+    np.testing.assert_allclose(last.loc[values.index], values["clv"], rtol=1e-12)
+
+
+def test_clv_schedule_yearly_equals_twelve_months_of_revenue():
+    from retention.models.clv import clv_schedule
+
+    summary = plan_summary()
+    year = clv_schedule(summary, fixed_bgf(), fixed_ggf(), horizon=2, time_unit="Y",
+                        discount_rate=0.0)
+    months = clv_schedule(summary, fixed_bgf(), fixed_ggf(), horizon=24, time_unit="M",
+                          discount_rate=0.0)
+    np.testing.assert_allclose(year["revenue"],
+                               months["revenue"].to_numpy().reshape(2, 12).sum(axis=1),
+                               rtol=1e-10)
+    assert year.attrs["time_unit"] == "Y"
+    # discounted yearly at 10%: value / 1.1 ** year
+    yearly = clv_schedule(summary, fixed_bgf(), fixed_ggf(), horizon=2, time_unit="year",
+                          discount_rate=0.1, margin=0.5)
+    np.testing.assert_allclose(yearly["discounted_value"],
+                               0.5 * year["revenue"] / 1.1 ** np.arange(1, 3), rtol=1e-12)
+    with pytest.raises(ValueError, match="time_unit"):
+        clv_schedule(summary, fixed_bgf(), fixed_ggf(), horizon=2, time_unit="decade",
+                     discount_rate=0.1)
+
+
+def test_probability_alive_at_is_bayes_rule_for_bgnbd():
+    from retention.models.clv import probability_alive_at
+
+    summary = plan_summary()
+    bgf = fixed_bgf()
+    r, alpha = BG_PARAMS["r"], BG_PARAMS["alpha"]
+    x, T = summary["frequency"].to_numpy(), summary["T"].to_numpy()
+    now = bgf.probability_alive(summary["frequency"], summary["recency"], summary["T"])
+    pd.testing.assert_series_equal(probability_alive_at(bgf, summary, 0), now)
+    for t in (1.0, 13.0, 52.0):
+        q = ((alpha + T) / (alpha + T + t)) ** (r + x)  # no purchase in t, if alive
+        p = now.to_numpy()
+        bayes = p * q / (1 - p + p * q)
+        np.testing.assert_allclose(probability_alive_at(bgf, summary, t), bayes, rtol=1e-10)
+    later = probability_alive_at(bgf, summary, 26)
+    repeat = x > 0
+    assert (later[repeat] < now[repeat]).all() and (later[~repeat] == 1).all()
+    # a date: 13 weeks after 1997-09-30; an explicit observation end
+    np.testing.assert_allclose(probability_alive_at(bgf, summary, "1997-12-30"),
+                               probability_alive_at(bgf, summary, 13), rtol=1e-12)
+    np.testing.assert_allclose(
+        probability_alive_at(bgf, summary, pd.Timestamp("1998-01-06"),
+                             observation_end="1997-10-07"),
+        probability_alive_at(bgf, summary, 13), rtol=1e-12)
+    # one horizon per customer
+    ahead = np.linspace(0, 30, 200)
+    np.testing.assert_allclose(
+        probability_alive_at(bgf, summary, ahead),
+        bgf.probability_alive(x, summary["recency"].to_numpy(), T + ahead), rtol=1e-14)
+    with pytest.raises(ValueError, match="before the end of observation"):
+        probability_alive_at(bgf, summary, "1997-01-01")
+    with pytest.raises(ValueError, match="observation_end"):
+        probability_alive_at(bgf, summary.copy().pipe(lambda s: s.attrs.clear() or s),
+                             "1998-01-01")
+    with pytest.raises(ValueError, match="negative"):
+        probability_alive_at(bgf, summary, -1)
+
+
+def test_probability_alive_at_other_models():
+    from retention.models import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD
+    from retention.models.clv import probability_alive_at
+
+    summary = plan_summary()
+    pnbd = ParetoNBD()
+    pnbd.params_ = {"r": 0.5531, "alpha": 10.5763, "s": 0.6062, "beta": 11.6715}
+    mbg = ModifiedBetaGeo()
+    mbg.params_ = dict(BG_PARAMS)
+    for model in (pnbd, mbg):
+        now = probability_alive_at(model, summary, 0)
+        later = probability_alive_at(model, summary, 26)
+        assert (later < now).all()  # both let one-time buyers drop out too
+    bgbb = BetaGeoBetaBinom()
+    bgbb.params_ = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+    disc = pd.DataFrame({"frequency": [0.0, 3.0, 6.0], "recency": [0.0, 4.0, 6.0],
+                         "T": [6.0, 6.0, 6.0]})
+    np.testing.assert_allclose(probability_alive_at(bgbb, disc, 2),
+                               bgbb.probability_alive_at(0, disc["frequency"], disc["recency"],
+                                                         disc["T"] + 2), rtol=1e-14)
+    with pytest.raises(ValueError, match="whole"):
+        probability_alive_at(bgbb, disc, 1.5)

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy import optimize
 
 from retention.metrics.rfm import rfm_summary
@@ -247,3 +246,50 @@ def test_clv_argument_errors():
         predict_clv(BetaGeo(), ggf, SUMMARY, model_time_unit="W")
     with pytest.raises(TypeError, match="BetaGeo"):
         predict_clv(ggf, bgf, SUMMARY, model_time_unit="W")
+
+
+def _spend_sample(n: int = 300, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"frequency": rng.integers(1, 6, n),
+                         "monetary_value": rng.gamma(4.0, 10.0, n)})
+
+
+def test_penalizer_zero_is_the_unpenalised_fit():
+    data = _spend_sample()
+    plain, zero = GammaGamma().fit(data), GammaGamma(penalizer=0.0).fit(data)
+    assert plain.params_ == zero.params_
+    assert plain.log_likelihood_ == zero.log_likelihood_
+    assert plain.standard_errors_ == zero.standard_errors_
+
+
+def test_penalizer_shrinks_the_log_parameters():
+    data = _spend_sample()
+    fits = [GammaGamma(penalizer=c).fit(data) for c in (0.0, 0.01, 0.1)]
+    sizes = [float(np.sum(np.log(list(m.params_.values())) ** 2)) for m in fits]
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] < sizes[0]
+    assert fits[0].log_likelihood_ > fits[2].log_likelihood_
+    x, m = data["frequency"].to_numpy(float), data["monetary_value"].to_numpy(float)
+    nll = _GammaGammaLikelihood(x, m, np.ones(len(x)))
+    best = np.log(list(fits[2].params_.values()))
+    res = optimize.minimize(lambda phi: nll(np.exp(phi))[0] / len(x) + 0.1 * np.sum(phi**2),
+                            best, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14})
+    np.testing.assert_allclose(res.x, best, atol=1e-4)
+
+
+def test_penalizer_is_validated():
+    with pytest.raises(ValueError, match="penalizer must be a finite number >= 0"):
+        GammaGamma(penalizer=-1)
+
+
+def test_parameters_as_draw_rows():
+    vec = GammaGamma()
+    vec.params_ = {"p": np.array([[6.25], [5.0]]), "q": np.array([[3.74], [3.0]]),
+                   "v": np.array([[15.44], [12.0]])}
+    got = vec.expected_average_order_value(np.array([[0.0, 2.0]]), np.array([[0.0, 12.5]]))
+    one = GammaGamma()
+    one.params_ = {"p": 5.0, "q": 3.0, "v": 12.0}
+    assert got.shape == (2, 2)
+    np.testing.assert_allclose(got[1], one.expected_average_order_value([0, 2], [0, 12.5]))
+    vec.params_["q"] = np.array([[3.0], [0.9]])
+    with pytest.raises(ValueError, match="not above 1"):
+        vec.expected_average_order_value(1, 10.0)

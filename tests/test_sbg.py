@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy import special
 
 import retention.models.base as base_module
@@ -473,3 +472,26 @@ def test_derl_properties(alpha: float, beta: float, d: float) -> None:
     assert np.all((derl > 0) & (derl <= (1 + d) / d * (1 + 1e-9)))
     assert np.all(np.diff(derl) >= -1e-12)
     assert model.discounted_expected_lifetime(d) == pytest.approx(1 + derl[0] / (1 + d), rel=1e-9)
+
+
+def test_known_parameters_round_trip_through_json(tmp_path) -> None:
+    from retention.models.persistence import load_model
+
+    model = ShiftedBetaGeometric.from_params(alpha=0.668, beta=3.806, n_customers=500)
+    model.save(tmp_path / "sbg.json")
+    loaded = load_model(tmp_path / "sbg.json")
+    assert loaded.params_ == model.params_ and loaded.n_customers_ == 500
+    assert all(np.isnan(v) for v in loaded.standard_errors_.values())
+    assert np.isnan(loaded.log_likelihood_)
+    periods = np.arange(10)
+    assert np.array_equal(loaded.expected_active(periods), model.expected_active(periods))
+
+
+def test_fitted_model_has_covariance_for_intervals() -> None:
+    from retention.models.intervals import prediction_interval
+
+    model = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    assert model.covariance_.shape == (2, 2)
+    assert np.sqrt(model.covariance_.loc["alpha", "alpha"]) == model.standard_errors_["alpha"]
+    pi = prediction_interval(model, "retention_rate", [1, 2, 3], n_draws=200)
+    assert np.all((pi.low < pi.value) & (pi.value < pi.high))

@@ -1,12 +1,18 @@
 """Customer-base models fitted on small per-customer summaries, and what they predict.
 
 * :class:`BetaGeo` — BG/NBD purchase counts (non-contractual);
+* :class:`ParetoNBD` — Pareto/NBD: exponential lifetimes, Poisson purchases;
+* :class:`ModifiedBetaGeo` — MBG/NBD: one-time buyers may have dropped out too;
+* :class:`BetaGeoBetaBinom` — BG/BB, discrete-time purchase opportunities;
 * :class:`GammaGamma` — average order value;
 * :class:`ShiftedBetaGeometric` — sBG contractual retention;
 * :mod:`~retention.models.clv` — :func:`predict_clv`, :func:`customer_value` and
   :func:`predicted_value`: discounted CLV from any :class:`TransactionModel` and
   :class:`SpendModel`;
-* :mod:`~retention.models.diagnostics` — whether a purchase-count model fits.
+* :mod:`~retention.models.diagnostics` — whether a purchase-count model fits;
+  :func:`compare_models` — fit statistics and a holdout scorecard side by side;
+* :mod:`~retention.models.intervals` — prediction intervals from the parameters' sampling
+  distribution; :mod:`~retention.models.persistence` — ``model.save`` / :func:`load_model`.
 """
 
 from retention.models.base import (
@@ -16,27 +22,57 @@ from retention.models.base import (
     TransactionModel,
 )
 from retention.models.betageo import BetaGeo
-from retention.models.clv import customer_value, predict_clv, predicted_value
+from retention.models.bgbb import BetaGeoBetaBinom
+from retention.models.clv import (
+    clv_schedule,
+    customer_value,
+    predict_clv,
+    predicted_value,
+    probability_alive_at,
+)
+from retention.models.compare import ModelComparison, compare_models
 from retention.models.diagnostics import (
     calibration_vs_holdout,
     expected_cumulative_transactions,
     frequency_recency_matrix,
 )
 from retention.models.gammagamma import GammaGamma
+from retention.models.intervals import (
+    PredictionInterval,
+    parameter_draws,
+    prediction_interval,
+    with_intervals,
+)
+from retention.models.modbetageo import ModifiedBetaGeo
+from retention.models.paretonbd import ParetoNBD
+from retention.models.persistence import load_model, save_model
 from retention.models.sbg import ShiftedBetaGeometric
 
 __all__ = [
     "BetaGeo",
+    "BetaGeoBetaBinom",
     "ConvergenceError",
     "GammaGamma",
+    "ModelComparison",
+    "ModifiedBetaGeo",
     "NotFittedError",
+    "ParetoNBD",
+    "PredictionInterval",
     "ShiftedBetaGeometric",
     "SpendModel",
     "TransactionModel",
     "calibration_vs_holdout",
+    "clv_schedule",
+    "compare_models",
     "customer_value",
     "expected_cumulative_transactions",
     "frequency_recency_matrix",
+    "load_model",
+    "parameter_draws",
     "predict_clv",
     "predicted_value",
+    "probability_alive_at",
+    "prediction_interval",
+    "save_model",
+    "with_intervals",
 ]

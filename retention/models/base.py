@@ -14,14 +14,17 @@ protocols (:class:`TransactionModel`, :class:`SpendModel`) that CLV code accepts
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from retention.checks import examples, numeric_values, require_columns
+
+if TYPE_CHECKING:  # scipy is imported by the functions that compute
+    from scipy import optimize
 
 #: Optimisation runs on log-parameters kept inside this box; a maximum on its edge means the
 #: data do not identify the model.
@@ -283,6 +286,8 @@ def fit_log_params(
             return np.inf, np.zeros_like(phi)
         return value / scale, grad * theta / scale
 
+    from scipy import optimize
+
     starts = np.atleast_2d(np.asarray(x0, dtype=np.float64))
     bounds = [(-LOG_BOUND, LOG_BOUND)] * starts.shape[1]
     result = None
@@ -320,6 +325,13 @@ def fit_log_params(
     return np.exp(phi), result
 
 
+#: Default ``tol`` and ``max_iter`` of :func:`fit_log_params`, recorded in ``fit_options_``.
+_FIT_DEFAULTS: dict[str, Any] = {
+    name: p.default for name, p in inspect.signature(fit_log_params).parameters.items()
+    if name in ("tol", "max_iter")
+}
+
+
 def hessian_standard_errors(
     neg_ll_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
     theta: np.ndarray,
@@ -329,6 +341,30 @@ def hessian_standard_errors(
     The Hessian of the negative log-likelihood is the central-difference Jacobian of the
     analytic gradient (relative step 1e-5), symmetrised. Entries that are not identified
     (non positive-definite information) are NaN.
+    """
+    cov = hessian_covariance(neg_ll_grad, theta)
+    diag = np.diag(cov)
+    return np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
+
+
+def hessian_covariance(
+    neg_ll_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    theta: np.ndarray,
+) -> np.ndarray:
+    """Asymptotic covariance matrix of the natural parameters: the inverse observed information.
+
+    The Hessian of the negative log-likelihood is the central-difference Jacobian of the
+    analytic gradient (relative step 1e-5), symmetrised; a singular Hessian gives a matrix of
+    NaN. At the maximum the covariance of the log-parameters is
+    ``cov / outer(theta, theta)`` (:func:`log_covariance`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def nll(theta):  # Poisson counts 2, 4 and 6: var(rate) = rate / 3 at the estimate 4
+    ...     return 3 * theta[0] - 12 * np.log(theta[0]), np.array([3 - 12 / theta[0]])
+    >>> round(float(hessian_covariance(nll, np.array([4.0]))[0, 0]), 6)
+    1.333333
     """
     k = len(theta)
     hess = np.empty((k, k))
@@ -340,11 +376,9 @@ def hessian_standard_errors(
         hess[:, j] = (neg_ll_grad(up)[1] - neg_ll_grad(down)[1]) / (2 * h)
     hess = (hess + hess.T) / 2
     try:
-        cov = np.linalg.inv(hess)
+        return np.linalg.inv(hess)
     except np.linalg.LinAlgError:
-        return np.full(k, np.nan)
-    diag = np.diag(cov)
-    return np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
+        return np.full((k, k), np.nan)
 
 
 def broadcast_inputs(**inputs: Any) -> tuple[dict[str, np.ndarray], pd.Index | None, bool]:
@@ -361,35 +395,268 @@ def broadcast_inputs(**inputs: Any) -> tuple[dict[str, np.ndarray], pd.Index | N
                          dtype=np.float64)
         bad = ~np.isfinite(arr)
         if bad.any():
-            raise ValueError(f"{name} has {int(bad.sum())} missing or infinite value(s).")
+            raise ValueError(
+                f"{name} has {int(bad.sum())} missing or infinite value(s), e.g. at "
+                f"{_where(bad, index)}."
+            )
         neg = arr < 0
         if neg.any():
             raise ValueError(
-                f"{name} has {int(neg.sum())} negative value(s), e.g. "
-                f"{examples(arr.ravel(), neg.ravel())}."
+                f"{name} has {int(neg.sum())} negative value(s), e.g. at {_where(neg, index)} "
+                f"(values {examples(arr.ravel(), neg.ravel())})."
             )
         arrays[name] = arr
     shaped = np.broadcast_arrays(*arrays.values())
     return dict(zip(arrays, shaped, strict=True)), index, scalar
 
 
+def _where(mask: np.ndarray, index: pd.Index | None) -> str:
+    """``"rows ['a', 'c']"`` (labels of a 1-d input with an index) or ``"positions [0, 2]"``."""
+    mask = np.asarray(mask)
+    if index is not None and mask.ndim == 1 and len(index) == len(mask):
+        return f"rows {examples(index, mask)}"
+    flat = np.flatnonzero(mask.ravel())
+    return f"positions {[int(i) for i in flat[:5]]}"
+
+
+def check_histories(
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    *,
+    index: pd.Index | None = None,
+    names: tuple[str, str, str] = ("frequency", "recency", "T"),
+) -> None:
+    """Refuse customer histories that cannot occur.
+
+    Every prediction method that takes a history (frequency x, recency t_x, age T) calls it,
+    and so does :func:`retention.models.predict_clv`. A history is impossible when a value is
+    missing, infinite or negative, when ``recency > T`` (beyond a relative rounding of 1e-12)
+    or when ``frequency`` is 0 but ``recency`` is not (recency is the time of the last
+    *repeat* purchase). Each problem gives a ``ValueError`` naming the argument, the count
+    and a few examples (row labels when the input was a Series, else positions).
+
+    Parameters
+    ----------
+    frequency, recency, T : float or array-like
+        Histories (broadcast together).
+    index : Index, optional
+        Row labels for the messages.
+    names : tuple of str
+        Names of the three arguments (or columns) in the messages.
+
+    Raises
+    ------
+    ValueError
+        On the first kind of impossible history found.
+
+    Examples
+    --------
+    >>> check_histories([0, 2], [0.0, 5.0], [10.0, 10.0])      # fine
+    >>> check_histories([0, 2], [3.0, 5.0], [10.0, 10.0])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: recency has 1 value(s) above 0 while frequency is 0 (...), e.g. at ...
+    >>> check_histories(2, 12.0, 10.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: recency has 1 value(s) greater than T, e.g. at positions [0]: recency=12.0 ...
+    """
+    fx, ftx, fT = names
+    if index is None:
+        index = next((v.index for v in (frequency, recency, T) if isinstance(v, pd.Series)),
+                     None)
+    arrays = []
+    for name, value in zip(names, (frequency, recency, T), strict=True):
+        raw = value.to_numpy() if isinstance(value, pd.Series) else value
+        try:
+            arr = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name} must be numeric: {err}") from err
+        arrays.append(arr)
+    try:
+        x, tx, big_t = np.broadcast_arrays(*arrays)
+    except ValueError as err:
+        raise ValueError(f"{fx}, {ftx} and {fT} have incompatible shapes: {err}") from err
+    for name, arr in zip(names, (x, tx, big_t), strict=True):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise ValueError(f"{name} has {int(bad.sum())} missing or infinite value(s), e.g. "
+                             f"at {_where(bad, index)}.")
+        bad = arr < 0
+        if bad.any():
+            raise ValueError(f"{name} has {int(bad.sum())} negative value(s), e.g. at "
+                             f"{_where(bad, index)} (values {examples(arr.ravel(), bad.ravel())}).")
+    late = tx > big_t * (1 + 1e-12)
+    if late.any():
+        pairs = ", ".join(f"{ftx}={a!r} with {fT}={b!r}" for a, b in zip(
+            examples(tx.ravel(), late.ravel()), examples(big_t.ravel(), late.ravel()),
+            strict=True))
+        raise ValueError(
+            f"{ftx} has {int(late.sum())} value(s) greater than {fT}, e.g. at "
+            f"{_where(late, index)}: {pairs}; {ftx} (time of the last purchase) cannot exceed "
+            f"{fT} (time since the first)."
+        )
+    lone = (x == 0) & (tx > 0)
+    if lone.any():
+        raise ValueError(
+            f"{ftx} has {int(lone.sum())} value(s) above 0 while {fx} is 0 (no repeat purchase, "
+            f"so the last purchase is the first: {ftx} must be 0), e.g. at "
+            f"{_where(lone, index)} (values {examples(tx.ravel(), lone.ravel())})."
+        )
+
+
+def broadcast_histories(
+    frequency: Any, recency: Any, T: Any, **others: Any
+) -> tuple[dict[str, np.ndarray], pd.Index | None, bool]:
+    """:func:`broadcast_inputs` of ``others`` (first) and the history, then
+    :func:`check_histories`: what a prediction method taking a history starts with.
+
+    Examples
+    --------
+    >>> arrays, index, scalar = broadcast_histories(1, 5.0, 10.0, t=[1.0, 2.0])
+    >>> arrays["recency"].tolist(), scalar
+    ([5.0, 5.0], False)
+    """
+    arrays, index, scalar = broadcast_inputs(**others, frequency=frequency, recency=recency, T=T)
+    check_histories(arrays["frequency"], arrays["recency"], arrays["T"], index=index)
+    return arrays, index, scalar
+
+
 def shape_output(values: np.ndarray, index: pd.Index | None, scalar: bool, name: str) -> Any:
-    """A float for scalar inputs, a Series when an input was a Series, else an array."""
-    if scalar:
+    """A float for scalar inputs, a Series when an input was a Series, else an array.
+
+    With parameters given as arrays (one row per draw, see :mod:`retention.models.intervals`)
+    the values of scalar inputs stay an array.
+    """
+    if scalar and np.size(values) == 1:
         return float(values)
     if index is not None and values.ndim == 1 and len(values) == len(index):
         return pd.Series(values, index=index, name=name)
     return values
 
 
+#: Model classes by class name, for :func:`retention.models.persistence.load_model`: every
+#: subclass of :class:`FittedModel` is added when it is defined.
+MODEL_REGISTRY: dict[str, type[FittedModel]] = {}
+
+
+def check_penalizer(penalizer: Any) -> float:
+    """``penalizer`` as a float, or a ``ValueError`` unless it is a finite number >= 0."""
+    real = isinstance(penalizer, (int, float, np.integer, np.floating)) and not isinstance(
+        penalizer, (bool, np.bool_))
+    value = float(penalizer) if real else float("nan")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"penalizer must be a finite number >= 0 (0 for none), got "
+                         f"{penalizer!r}.")
+    return value
+
+
+def penalized(
+    neg_ll_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    penalizer: float,
+    n_customers: float,
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """``neg_ll_grad`` plus the L2 penalty ``n_customers * penalizer * sum(log(theta) ** 2)``.
+
+    Per customer (the scale the optimiser works on) the objective is
+    ``-log L / n + penalizer * sum(log(theta) ** 2)``: the form of lifetimes'
+    ``penalizer_coef``, which adds the penalty to the mean negative log-likelihood, but on the
+    log-parameters (shrinking every parameter towards 1) where lifetimes takes the squares of
+    the natural parameters (shrinking them towards 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def nll(theta):
+    ...     return 3 * theta[0] - 12 * np.log(theta[0]), np.array([3 - 12 / theta[0]])
+    >>> value, grad = penalized(nll, 0.5, 3.0)(np.array([np.e]))
+    >>> round(float(value - nll(np.array([np.e]))[0]), 12)   # 3 * 0.5 * log(e) ** 2
+    1.5
+    """
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = neg_ll_grad(theta)
+        log_theta = np.log(theta)
+        weight = n_customers * penalizer
+        return (value + weight * float(np.sum(log_theta**2)),
+                grad + weight * 2.0 * log_theta / theta)
+
+    return objective
+
+
 class FittedModel:
-    """Common parts of the models: fitted-state check, parameter table, repr."""
+    """Common parts of the models: fitting, fitted-state check, parameter table, saving, repr.
+
+    A model built on it gets, with no code of its own, an optional L2 ``penalizer`` (a
+    constructor argument stored under that name), the covariance matrix of the estimates,
+    :meth:`save` / :func:`retention.load_model` and the prediction intervals of
+    :mod:`retention.models.intervals`. What it must provide:
+
+    * ``_param_names`` (the order of ``params_``), ``_model_name``;
+    * a ``fit`` that ends in :meth:`_fit_likelihood` (or sets ``params_``,
+      ``standard_errors_`` and optionally ``covariance_`` itself);
+    * a constructor whose arguments are stored as attributes of the same name (JSON values:
+      numbers, strings, booleans, None) and that works with only those arguments;
+    * predictions that read ``params_`` when called and depend only on the constructor
+      arguments and public attributes ending in ``_`` (numbers, strings, None, dicts, lists,
+      NumPy arrays, DataFrames: what :meth:`save` stores). Anything else that is not saved is
+      named in ``_unsaved_attributes``;
+    * methods taking customer histories call :func:`broadcast_histories` (or
+      :func:`check_histories`);
+    * optionally ``_vectorised_params = True`` when every prediction method also works with
+      each parameter an array of shape ``(n_draws, 1)`` and inputs of shape ``(1, n)``,
+      returning ``(n_draws, n)``: intervals then evaluate all draws at once;
+    * optionally ``_expected_factorises = True`` when ``conditional_expected_purchases(t, x,
+      t_x, T)`` is ``probability_alive(x, t_x, T)`` times a function of ``(t, x, T)`` only
+      (BG/NBD, MBG/NBD, Pareto/NBD): intervals then evaluate that function once per distinct
+      ``(x, T)`` for every month of the horizon.
+    """
 
     _param_names: tuple[str, ...] = ()
     #: Model name in messages.
     _model_name: str = ""
     #: How to fit the model, in the not-fitted message.
     _fit_hint: str = ".fit(summary)"
+    #: Fitted attributes that :meth:`save` leaves out (not needed to predict).
+    _unsaved_attributes: tuple[str, ...] = ("optimizer_result_",)
+    #: Whether prediction methods broadcast parameter arrays (one row per draw).
+    _vectorised_params: bool = False
+    #: Whether expected purchases are P(alive) times a function of (t, frequency, T).
+    _expected_factorises: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        MODEL_REGISTRY[cls.__name__] = cls
+
+    def save(self, path: Any) -> None:
+        """Write the fitted model to a JSON file (:func:`retention.models.persistence.save_model`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from retention.models import BetaGeo
+        >>> from retention.models.persistence import load_model
+        >>> bgf = BetaGeo()
+        >>> bgf.params_ = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "bgf.json"
+        >>> bgf.save(path)
+        >>> load_model(path).probability_alive(2, 5, 38) == bgf.probability_alive(2, 5, 38)
+        True
+        """
+        from retention.models.persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> FittedModel:
+        """Read a model written by :meth:`save`; ``ValueError`` if it holds another class."""
+        from retention.models.persistence import load_model
+
+        model = load_model(path)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}.")
+        return model
 
     def _check_fitted(self) -> dict[str, float]:
         params = getattr(self, "params_", None)
@@ -404,21 +671,37 @@ class FittedModel:
         neg_ll_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
         x0: np.ndarray,
         n_customers: float,
+        *,
+        penalizer: float | None = None,
         **options: Any,
     ) -> None:
         """Maximise the likelihood from ``x0`` and set the fitted attributes.
 
-        ``params_``, ``log_likelihood_``, ``standard_errors_``, ``n_customers_`` and
-        ``optimizer_result_``; :class:`ConvergenceError` when there is no proper maximum.
-        ``x0`` may hold several starting points (one a row); ``options`` are passed to
-        :func:`fit_log_params` (``tol``, ``max_iter``, ``limit_check``, ``edge_hint``).
+        ``params_``, ``log_likelihood_``, ``standard_errors_``, ``covariance_`` (a DataFrame,
+        natural parameters), ``n_customers_``, ``fit_options_`` and ``optimizer_result_``;
+        :class:`ConvergenceError` when there is no proper maximum. ``x0`` may hold several
+        starting points (one a row); ``options`` are passed to :func:`fit_log_params`
+        (``tol``, ``max_iter``, ``limit_check``, ``edge_hint``).
+
+        With ``penalizer`` (default: the model's ``penalizer`` attribute, else 0) above 0 the
+        objective is :func:`penalized`: ``-log L / n + penalizer * sum(log(theta) ** 2)``.
+        ``log_likelihood_`` is then the unpenalised log-likelihood at the penalised
+        estimates, and the covariance the inverse Hessian of the penalised objective (the
+        penalty acting as a normal prior on the log-parameters). With 0 nothing changes.
         """
         names = self._param_names
-        theta, result = fit_log_params(neg_ll_grad, x0, names, n_customers, self._model_name,
+        if penalizer is None:
+            penalizer = getattr(self, "penalizer", 0.0)
+        penalizer = check_penalizer(penalizer)
+        objective = neg_ll_grad if penalizer == 0 else penalized(neg_ll_grad, penalizer,
+                                                                 n_customers)
+        theta, result = fit_log_params(objective, x0, names, n_customers, self._model_name,
                                        **options)
         self.params_ = dict(zip(names, map(float, theta), strict=True))
         self.log_likelihood_ = float(-neg_ll_grad(theta)[0])
-        se = hessian_standard_errors(neg_ll_grad, theta)
+        cov = hessian_covariance(objective, theta)
+        diag = np.diag(cov)
+        se = np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
         # flat: no curvature, or a log-scale standard error so wide that the data allow the
         # parameter to be anything over many orders of magnitude
         flat = np.isnan(se) | (se / theta > MAX_LOG_SE)
@@ -432,7 +715,14 @@ class FittedModel:
                 "no sign of the behaviour the parameter describes."
             )
         self.standard_errors_ = dict(zip(names, map(float, se), strict=True))
+        self.covariance_ = pd.DataFrame(cov, index=list(names), columns=list(names))
         self.n_customers_ = float(n_customers)
+        self.fit_options_ = {
+            "penalizer": penalizer,
+            "tol": float(options.get("tol", _FIT_DEFAULTS["tol"])),
+            "max_iter": int(options.get("max_iter", _FIT_DEFAULTS["max_iter"])),
+            "n_starts": int(np.atleast_2d(x0).shape[0]),
+        }
         self.optimizer_result_ = result
 
     @property

@@ -1,33 +1,113 @@
 """Customer lifetime value from a fitted purchase-count model and an order-value model.
 
 :func:`predict_clv` (discounted CLV), :func:`customer_value` (one row per customer with
-P(alive)) and :func:`predicted_value` (its totals per cohort or segment).
+P(alive)), :func:`predicted_value` (its totals per cohort or segment), :func:`clv_schedule`
+(the same value period by period, as a finance plan reads it) and
+:func:`probability_alive_at` (P(alive) at a future date without a purchase meanwhile).
 
 For each customer, the expected purchases in each of ``horizon`` future periods (differences
 of the model's conditional expectation) times the expected order value, discounted at
 ``discount_rate`` per period:
 
-    CLV = sum_{i=1..horizon} (E[X(0, i)] - E[X(0, i-1)]) * E[M] / (1 + d)^i
+    CLV = margin * sum_{i=1..horizon} (E[X(0, i)] - E[X(0, i-1)]) * E[M] / (1 + d)^i
 
-as in lifetimes' ``customer_lifetime_value``. (Not to be confused with the scalar seed
-formula :func:`retention.customer_lifetime_value`.) The models may be
-:class:`~retention.models.BetaGeo` and :class:`~retention.models.GammaGamma` or any objects
-with the methods of :class:`~retention.models.base.TransactionModel` and
+as in lifetimes' ``customer_lifetime_value`` (which has ``margin = 1``: revenue). With
+``margin`` the gross-margin fraction of revenue, CLV is discounted profit. (Not to be
+confused with the scalar seed formula :func:`retention.customer_lifetime_value`.) The models
+may be :class:`~retention.models.BetaGeo` and :class:`~retention.models.GammaGamma` or any
+objects with the methods of :class:`~retention.models.base.TransactionModel` and
 :class:`~retention.models.base.SpendModel`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from retention.checks import as_list, numeric_values, require_columns, whole_number
-from retention.models.base import SpendModel, TransactionModel, require_methods, summary_columns
+from retention.checks import as_list, fraction, numeric_values, require_columns, whole_number
+from retention.models.base import (
+    SpendModel,
+    TransactionModel,
+    check_histories,
+    require_methods,
+    summary_columns,
+)
 from retention.periods import PERIOD_DAYS, normalize_freq
 
-__all__ = ["customer_value", "predict_clv", "predicted_value"]
+__all__ = ["clv_schedule", "customer_value", "predict_clv", "predicted_value",
+           "probability_alive_at"]
+
+#: Years, for future periods only (summaries and models use the grains of PERIOD_DAYS).
+_YEAR_ALIASES = {"Y": "Y", "A": "Y", "YE": "Y", "year": "Y", "annual": "Y", "yearly": "Y"}
+
+
+def _future_unit(time_unit: str, years: bool = False) -> tuple[str, float]:
+    """Alias and length in days of one future period: D, W, M, Q, and Y (365.25 days) when
+    ``years``."""
+    if not years:
+        unit = normalize_freq(time_unit)
+        return unit, PERIOD_DAYS[unit]
+    year = _YEAR_ALIASES.get(time_unit) or _YEAR_ALIASES.get(str(time_unit).lower())
+    if year:
+        return "Y", 365.25
+    try:
+        unit = normalize_freq(time_unit)
+    except ValueError as err:
+        raise ValueError(f"time_unit={time_unit!r} is not supported; use 'D', 'W', 'M', 'Q' or "
+                         "'Y' (or 'day', 'week', 'month', 'quarter', 'year').") from err
+    return unit, PERIOD_DAYS[unit]
+
+
+def _model_unit(bgf: Any, summary: pd.DataFrame, model_time_unit: str | None) -> str:
+    model_unit = model_time_unit or getattr(bgf, "time_unit_", None) or summary.attrs.get(
+        "time_unit")
+    if model_unit is None:
+        raise ValueError(
+            "the time unit of recency and T is unknown; pass model_time_unit= ('D', 'W', 'M' "
+            "or 'Q'), the unit the BG/NBD model was fitted in."
+        )
+    return normalize_freq(model_unit)
+
+
+def _cash_flows(bgf: TransactionModel, ggf: SpendModel, summary: pd.DataFrame, *,
+                horizon: Any, time_unit: str, discount_rate: float, margin: float,
+                model_time_unit: str | None, columns: tuple[str, str, str, str],
+                years: bool = False) -> dict[str, Any]:
+    """Expected purchases per customer and future period, order values and discount factors:
+    what :func:`predict_clv` and :func:`clv_schedule` share."""
+    require_methods(bgf, TransactionModel, "bgf", "conditional_expected_purchases")
+    require_methods(ggf, SpendModel, "ggf")
+    horizon = whole_number("horizon", horizon, what="a positive whole number of periods")
+    if not np.isfinite(discount_rate) or discount_rate <= -1:
+        raise ValueError(f"discount_rate must be a fraction above -1, got {discount_rate!r}.")
+    margin = fraction("margin", margin)
+    unit, days = _future_unit(time_unit, years)
+    model_unit = _model_unit(bgf, summary, model_time_unit)
+    frequency, recency, T, monetary_value = columns
+    values, _, index = summary_columns(
+        summary, {"frequency": frequency, "recency": recency, "T": T,
+                  "monetary_value": monetary_value}
+    )
+    x, tx, big_t = values["frequency"], values["recency"], values["T"]
+    check_histories(x, tx, big_t, index=index, names=(frequency, recency, T))
+    step = days / PERIOD_DAYS[model_unit]
+    ends = step * np.arange(1, horizon + 1)
+    cumulative = np.column_stack(
+        [np.zeros(len(x))]
+        + [np.asarray(bgf.conditional_expected_purchases(e, x, tx, big_t), dtype=float)
+           for e in ends]
+    )
+    return {
+        "index": index, "cumulative": cumulative, "per_period": np.diff(cumulative, axis=1),
+        "discount": (1.0 + discount_rate) ** -np.arange(1, horizon + 1),
+        "aov": np.asarray(ggf.expected_average_order_value(x, values["monetary_value"]),
+                          dtype=float),
+        "attrs": {"horizon": horizon, "time_unit": unit, "discount_rate": float(discount_rate),
+                  "margin": margin, "model_time_unit": model_unit},
+    }
 
 
 def predict_clv(
@@ -38,6 +118,7 @@ def predict_clv(
     horizon: int = 12,
     time_unit: str = "M",
     discount_rate: float = 0.01,
+    margin: float = 1.0,
     model_time_unit: str | None = None,
     frequency: str = "frequency",
     recency: str = "recency",
@@ -61,10 +142,13 @@ def predict_clv(
         Number of future periods.
     time_unit : {"D", "W", "M", "Q"}, default "M"
         Length of one future period; also the period of ``discount_rate``. Months and
-        quarters are 365.25/12 and 365.25/4 days.
+        quarters are 365.25/12 and 365.25/4 days. (Yearly periods: :func:`clv_schedule`.)
     discount_rate : float, default 0.01
         Discount rate per ``time_unit`` period (a fraction: 0.01 = 1% a month); cash flows of
         period i are divided by ``(1 + discount_rate) ** i``.
+    margin : float, default 1.0
+        Share of revenue kept as profit (a fraction in [0, 1]): ``clv`` is ``margin`` times
+        the discounted revenue. 1.0 gives revenue CLV (as lifetimes does).
     model_time_unit : {"D", "W", "M", "Q"}, optional
         Time unit of recency / T (and so of ``bgf``). Default: ``bgf.time_unit_`` or
         ``summary.attrs["time_unit"]``, both set when the data came from ``rfm_summary``.
@@ -75,7 +159,9 @@ def predict_clv(
     -------
     DataFrame
         Indexed like ``summary``: ``expected_purchases`` (undiscounted, over the horizon),
-        ``expected_average_order_value`` and ``clv`` (discounted).
+        ``expected_average_order_value`` and ``clv`` (discounted, times ``margin``).
+        ``attrs``: ``horizon``, ``time_unit``, ``discount_rate``, ``margin`` and
+        ``model_time_unit``.
 
     Examples
     --------
@@ -91,45 +177,24 @@ def predict_clv(
     ['expected_purchases', 'expected_average_order_value', 'clv']
     >>> bool(out.loc["b", "clv"] > out.loc["a", "clv"])
     True
+    >>> profit = predict_clv(bgf, ggf, summary, margin=0.3, model_time_unit="W")
+    >>> bool(np.allclose(profit["clv"], 0.3 * out["clv"]))
+    True
     """
-    require_methods(bgf, TransactionModel, "bgf", "conditional_expected_purchases")
-    require_methods(ggf, SpendModel, "ggf")
-    horizon = whole_number("horizon", horizon, what="a positive whole number of periods")
-    if not np.isfinite(discount_rate) or discount_rate <= -1:
-        raise ValueError(f"discount_rate must be a fraction above -1, got {discount_rate!r}.")
-    unit = normalize_freq(time_unit)
-    model_unit = model_time_unit or getattr(bgf, "time_unit_", None) or summary.attrs.get(
-        "time_unit")
-    if model_unit is None:
-        raise ValueError(
-            "the time unit of recency and T is unknown; pass model_time_unit= ('D', 'W', 'M' "
-            "or 'Q'), the unit the BG/NBD model was fitted in."
-        )
-    model_unit = normalize_freq(model_unit)
-    values, _, index = summary_columns(
-        summary, {"frequency": frequency, "recency": recency, "T": T,
-                  "monetary_value": monetary_value}
-    )
-    x, tx, big_t = values["frequency"], values["recency"], values["T"]
-    step = PERIOD_DAYS[unit] / PERIOD_DAYS[model_unit]
-    ends = step * np.arange(1, horizon + 1)
-    cumulative = np.column_stack(
-        [np.zeros(len(x))]
-        + [bgf.conditional_expected_purchases(e, x, tx, big_t) for e in ends]
-    )
-    per_period = np.diff(cumulative, axis=1)
-    discount = (1.0 + discount_rate) ** -np.arange(1, horizon + 1)
-    aov = ggf.expected_average_order_value(x, values["monetary_value"])
+    flows = _cash_flows(bgf, ggf, summary, horizon=horizon, time_unit=time_unit,
+                        discount_rate=discount_rate, margin=margin,
+                        model_time_unit=model_time_unit,
+                        columns=(frequency, recency, T, monetary_value))
     out = pd.DataFrame(
         {
-            "expected_purchases": cumulative[:, -1],
-            "expected_average_order_value": aov,
-            "clv": (per_period @ discount) * aov,
+            "expected_purchases": flows["cumulative"][:, -1],
+            "expected_average_order_value": flows["aov"],
+            "clv": flows["attrs"]["margin"] * (flows["per_period"] @ flows["discount"])
+            * flows["aov"],
         },
-        index=index,
+        index=flows["index"],
     )
-    out.attrs.update(horizon=horizon, time_unit=unit, discount_rate=float(discount_rate),
-                     model_time_unit=model_unit)
+    out.attrs.update(flows["attrs"])
     return out
 
 
@@ -142,6 +207,7 @@ def customer_value(
     horizon: int = 12,
     time_unit: str = "M",
     discount_rate: float = 0.01,
+    margin: float = 1.0,
     model_time_unit: str | None = None,
 ) -> pd.DataFrame:
     """Per-customer predictions: P(alive), expected purchases, order value and discounted CLV.
@@ -159,9 +225,9 @@ def customer_value(
     history : DataFrame, optional
         :func:`retention.customer_history` of the same transactions: its columns (cohort,
         segments, orders, revenue) are joined on the customer id.
-    horizon, time_unit, discount_rate, model_time_unit
+    horizon, time_unit, discount_rate, margin, model_time_unit
         As in :func:`predict_clv`: ``horizon`` periods of ``time_unit``, ``discount_rate``
-        per ``time_unit`` period.
+        per ``time_unit`` period, ``margin`` the profit share of revenue (1.0: revenue).
 
     Returns
     -------
@@ -169,9 +235,9 @@ def customer_value(
         Indexed like ``summary``: its four columns, ``probability_alive``,
         ``expected_purchases`` (over the horizon, undiscounted),
         ``expected_average_order_value``, ``clv`` (discounted), then the history columns.
-        ``attrs`` holds ``horizon``, ``time_unit``, ``discount_rate``, ``model_time_unit``
-        and ``n_without_history`` (customers of the summary absent from ``history``; their
-        history columns are missing values).
+        ``attrs`` holds ``horizon``, ``time_unit``, ``discount_rate``, ``margin``,
+        ``model_time_unit`` and ``n_without_history`` (customers of the summary absent
+        from ``history``; their history columns are missing values).
 
     Raises
     ------
@@ -201,7 +267,8 @@ def customer_value(
     require_columns(summary, cols, what="the summary",
                     hint="Build it with retention.rfm_summary.")
     clv = predict_clv(bgf, ggf, summary, horizon=horizon, time_unit=time_unit,
-                      discount_rate=discount_rate, model_time_unit=model_time_unit)
+                      discount_rate=discount_rate, margin=margin,
+                      model_time_unit=model_time_unit)
     out = summary[cols].copy()
     out["probability_alive"] = np.asarray(
         bgf.probability_alive(summary["frequency"], summary["recency"], summary["T"]), dtype=float)
@@ -284,3 +351,236 @@ def predicted_value(
     total = table["clv"].sum()
     table.insert(len(cols) + 3, "share_of_clv", table["clv"] / total if total != 0 else np.nan)
     return table
+
+
+def clv_schedule(
+    summary: pd.DataFrame,
+    transaction_model: TransactionModel,
+    spend_model: SpendModel,
+    *,
+    horizon: int,
+    time_unit: str = "M",
+    discount_rate: float,
+    margin: float = 1.0,
+    per_customer: bool = False,
+    model_time_unit: str | None = None,
+    frequency: str = "frequency",
+    recency: str = "recency",
+    T: str = "T",
+    monetary_value: str = "monetary_value",
+) -> pd.DataFrame:
+    """Expected purchases, revenue and discounted value in each future period.
+
+    The cash-flow plan behind :func:`predict_clv`: period ``i`` (1 .. ``horizon``) holds the
+    expected purchases ``E[X(0, i)] - E[X(0, i-1)]``, the revenue they bring (times the
+    expected order value), the value (revenue times ``margin``) and that value discounted by
+    ``(1 + discount_rate) ** i``. The discounted values add up to the ``clv`` of
+    :func:`predict_clv` and :func:`customer_value` with the same arguments; years
+    (``time_unit="Y"``) are available here only.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        RFM summary with frequency, recency, T and monetary value, in the unit the models
+        were fitted in.
+    transaction_model : TransactionModel
+        Fitted purchase-count model (its ``conditional_expected_purchases`` is used).
+    spend_model : SpendModel
+        Fitted order-value model (its ``expected_average_order_value`` is used).
+    horizon : int
+        Number of future periods.
+    time_unit : {"M", "Y", "Q", "W", "D"}, default "M"
+        Length of one period (a year is 365.25 days, a month a twelfth of it); also the period
+        of ``discount_rate``.
+    discount_rate : float
+        Discount rate per period, a fraction (0.1 = 10% a year with ``time_unit="Y"``).
+    margin : float, default 1.0
+        Profit share of revenue, a fraction in [0, 1]; 1.0 makes value = revenue.
+    per_customer : bool, default False
+        Also split every period by customer: one row per (customer, period).
+    model_time_unit, frequency, recency, T, monetary_value
+        As in :func:`predict_clv`.
+
+    Returns
+    -------
+    DataFrame
+        Totals over the customers, one row per period: ``period``, ``expected_purchases``,
+        ``revenue``, ``value``, ``discount_factor``, ``discounted_value`` and
+        ``cumulative_discounted_value``. With ``per_customer`` the same columns for each
+        customer, led by the customer id (the summary's index name, else ``customer_id``),
+        customers in summary order and periods within. ``attrs`` as in :func:`predict_clv`
+        plus ``n_customers``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from retention.models import BetaGeo, GammaGamma
+    >>> bgf, ggf = BetaGeo(), GammaGamma()
+    >>> bgf.params_ = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+    >>> ggf.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    >>> summary = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.43], "T": [38.86, 38.86],
+    ...                         "monetary_value": [0.0, 25.0]}, index=["a", "b"])
+    >>> plan = clv_schedule(summary, bgf, ggf, horizon=3, time_unit="Y", discount_rate=0.1,
+    ...                     margin=0.3, model_time_unit="W")
+    >>> plan["period"].tolist()
+    [1, 2, 3]
+    >>> plan = clv_schedule(summary, bgf, ggf, horizon=12, time_unit="M", discount_rate=0.01,
+    ...                     margin=0.3, model_time_unit="W")
+    >>> clv = predict_clv(bgf, ggf, summary, horizon=12, time_unit="M", discount_rate=0.01,
+    ...                   margin=0.3, model_time_unit="W")
+    >>> bool(np.isclose(plan["discounted_value"].sum(), clv["clv"].sum()))
+    True
+    """
+    flows = _cash_flows(transaction_model, spend_model, summary, horizon=horizon,
+                        time_unit=time_unit, discount_rate=discount_rate, margin=margin,
+                        model_time_unit=model_time_unit,
+                        columns=(frequency, recency, T, monetary_value), years=True)
+    purchases, aov, discount = flows["per_period"], flows["aov"], flows["discount"]
+    horizon = flows["attrs"]["horizon"]
+    periods = np.arange(1, horizon + 1)
+    revenue = purchases * aov[:, None]
+    value = flows["attrs"]["margin"] * revenue
+    if per_customer:
+        index = flows["index"]
+        name = index.name if index.name is not None else "customer_id"
+        n = len(index)
+        discounted = value * discount
+        out = pd.DataFrame({
+            name: np.repeat(index.to_numpy(), horizon),
+            "period": np.tile(periods, n),
+            "expected_purchases": purchases.ravel(),
+            "revenue": revenue.ravel(),
+            "value": value.ravel(),
+            "discount_factor": np.tile(discount, n),
+            "discounted_value": discounted.ravel(),
+            "cumulative_discounted_value": np.cumsum(discounted, axis=1).ravel(),
+        })
+    else:
+        discounted = value.sum(axis=0) * discount
+        out = pd.DataFrame({
+            "period": periods,
+            "expected_purchases": purchases.sum(axis=0),
+            "revenue": revenue.sum(axis=0),
+            "value": value.sum(axis=0),
+            "discount_factor": discount,
+            "discounted_value": discounted,
+            "cumulative_discounted_value": np.cumsum(discounted),
+        })
+    out.attrs.update(flows["attrs"], n_customers=len(flows["index"]))
+    return out
+
+
+def probability_alive_at(
+    model: TransactionModel,
+    summary: pd.DataFrame,
+    when: Any,
+    *,
+    observation_end: Any = None,
+    model_time_unit: str | None = None,
+    frequency: str = "frequency",
+    recency: str = "recency",
+    T: str = "T",
+) -> pd.Series:
+    """Probability that each customer is alive at a future time, given no purchase until then.
+
+    The question a retention team asks of a quiet customer: if she buys nothing more, how
+    likely is she still a customer in three months? Observing ``t`` more time units without a
+    purchase leaves the history ``(x, t_x, T + t)``, so the answer is the model's P(alive) of
+    that history. For the BG/NBD (Fader, Hardie & Lee 2005) this is Bayes' rule on the
+    probability ``P_a`` of being alive at ``T``: dropout happens only at a purchase, the
+    purchase rate of a live customer is ``Gamma(r + x, alpha + T)`` a posteriori, and no
+    purchase in ``t`` has probability ``q = ((alpha+T)/(alpha+T+t))^(r+x)`` if alive (1 if
+    not), so::
+
+        P(alive at T+t | no purchase in (T, T+t]) = P_a q / (1 - P_a + P_a q)
+            = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T+t)/(alpha+t_x))^(r+x)).
+
+    It falls with ``t`` for repeat buyers and stays 1 for customers without a repeat
+    purchase (the BG/NBD holds them alive). The same reasoning holds for every model whose
+    likelihood depends on the history through ``(x, t_x, T)`` only: MBG/NBD and Pareto/NBD
+    (``probability_alive`` at ``T + t``) and, in discrete time, the BG/BB (its
+    ``probability_alive_at(0, x, t_x, n + t)``, ``t`` whole opportunities).
+
+    Parameters
+    ----------
+    model : TransactionModel
+        Fitted model with ``probability_alive`` (BetaGeo, ModifiedBetaGeo, ParetoNBD) or
+        ``probability_alive_at`` (BetaGeoBetaBinom).
+    summary : DataFrame
+        One row per customer with frequency, recency and T.
+    when : float, array-like or date-like
+        Time ahead of the end of observation, in the model's time unit (one value, or one a
+        customer), or a date: then ``t`` is the time from ``observation_end`` to it.
+    observation_end : date-like, optional
+        End of the observation of ``summary``; default ``summary.attrs["observation_end"]``
+        (set by :func:`retention.rfm_summary`). Only for a date ``when``.
+    model_time_unit : {"D", "W", "M", "Q"}, optional
+        Unit of recency and T; default the model's ``time_unit_`` or
+        ``summary.attrs["time_unit"]``. Only for a date ``when``.
+    frequency, recency, T : str
+        Column names.
+
+    Returns
+    -------
+    Series
+        Indexed like ``summary``, named ``probability_alive``.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, impossible histories, a date before the end of observation, an
+        unknown observation end or time unit, or a fractional ``when`` for the BG/BB.
+    TypeError
+        A model with neither method.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from retention.models import BetaGeo
+    >>> bgf = BetaGeo()
+    >>> bgf.params_ = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+    >>> summary = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 30.0], "T": [38.0, 38.0]},
+    ...                        index=["a", "b"])
+    >>> probability_alive_at(bgf, summary, 0).round(3).tolist()      # P(alive) now
+    [1.0, 0.73]
+    >>> probability_alive_at(bgf, summary, 13).round(3).tolist()     # a quarter ahead, in weeks
+    [1.0, 0.598]
+    >>> summary.attrs.update(observation_end="1997-09-30", time_unit="W")
+    >>> probability_alive_at(bgf, summary, "1997-12-30").round(3).tolist()  # 13 weeks later
+    [1.0, 0.598]
+    """
+    discrete = callable(getattr(model, "probability_alive_at", None))
+    if not discrete:
+        require_methods(model, TransactionModel, "model", "probability_alive")
+    values, _, index = summary_columns(summary, {"frequency": frequency, "recency": recency,
+                                                 "T": T})
+    x, tx, big_t = values["frequency"], values["recency"], values["T"]
+    check_histories(x, tx, big_t, index=index, names=(frequency, recency, T))
+    if isinstance(when, (str, pd.Timestamp, np.datetime64)) or hasattr(when, "isoformat"):
+        end = observation_end if observation_end is not None else summary.attrs.get(
+            "observation_end")
+        if end is None:
+            raise ValueError("when is a date but the end of observation is unknown; pass "
+                             "observation_end= (the summary has no attrs['observation_end']).")
+        unit = _model_unit(model, summary, model_time_unit)
+        days = (pd.Timestamp(when) - pd.Timestamp(end)) / pd.Timedelta(days=1)
+        if days < 0:
+            raise ValueError(f"when={when!r} is before the end of observation ({end}); give a "
+                             "future date.")
+        ahead = np.full(len(x), days / PERIOD_DAYS[unit])
+    else:
+        ahead = np.asarray(when.to_numpy() if isinstance(when, pd.Series) else when,
+                           dtype=np.float64)
+        bad = ~np.isfinite(ahead) | (ahead < 0)
+        if bad.any():
+            raise ValueError(f"when has {int(bad.sum())} negative, missing or infinite "
+                             "value(s); give the time ahead (>= 0) in the model's time unit.")
+        ahead = np.broadcast_to(ahead, x.shape)
+    if discrete:
+        if np.any(ahead != np.round(ahead)):
+            raise ValueError(f"{type(model).__name__} counts whole transaction opportunities; "
+                             "when must be a whole number of them.")
+        out = model.probability_alive_at(0, x, tx, big_t + ahead)
+    else:
+        out = model.probability_alive(x, tx, big_t + ahead)
+    return pd.Series(np.asarray(out, dtype=float), index=index, name="probability_alive")

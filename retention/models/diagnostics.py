@@ -186,11 +186,14 @@ def frequency_recency_matrix(
     frequency = np.arange(max_frequency + 1)
     x, r = np.meshgrid(frequency.astype(float), recency, indexing="ij")
     big_t = np.full_like(x, float(T))
-    if kind == "probability_alive":
-        values = np.asarray(bgf.probability_alive(x, r, big_t), dtype=float)
-    else:
-        values = np.asarray(bgf.conditional_expected_purchases(t, x, r, big_t), dtype=float)
     impossible = ((x == 0) & (r > 0)) | ((x > 0) & (r == 0))
+    r_possible = np.where(x == 0, 0.0, r)  # models refuse impossible histories; masked below
+    if kind == "probability_alive":
+        values = np.asarray(bgf.probability_alive(x, r_possible, big_t), dtype=float)
+    else:
+        values = np.asarray(
+            bgf.conditional_expected_purchases(t, x, r_possible, big_t), dtype=float
+        )
     values = np.where(impossible, np.nan, values)
     out = pd.DataFrame(values, index=pd.Index(frequency, name="frequency"),
                        columns=pd.Index(recency, name="recency"))

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from retention.checks import bad_rows
 from retention.models.base import (
     FittedModel,
     broadcast_inputs,
+    check_penalizer,
     collapse,
     dot,
     shape_output,
@@ -41,6 +41,8 @@ class _GammaGammaLikelihood:
         self.log_x = np.log(self.x)
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        from scipy import special
+
         p, q, v = theta
         x, m, w = self.x, self.m, self.w
         px = p * x
@@ -60,12 +62,22 @@ class GammaGamma(FittedModel):
     Only repeat buyers (frequency > 0) carry information on spend: rows with frequency 0 are
     left out of the fit and counted in ``n_excluded_``.
 
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty on the log-parameters: the fit minimises
+        ``-log L / n + penalizer * sum(log(theta) ** 2)`` over ``theta = (p, q, v)`` (``n``
+        repeat buyers), as for :class:`~retention.models.BetaGeo` (lifetimes'
+        ``penalizer_coef`` penalises the squared natural parameters instead).
+
     Attributes
     ----------
     params_ : dict
         ``{"p", "q", "v"}``; the population mean order value is ``p v / (q - 1)``.
     log_likelihood_ : float
     standard_errors_ : dict
+    covariance_ : DataFrame
+        Asymptotic covariance matrix of the estimates (inverse observed information).
     n_customers_ : float
         Repeat buyers fitted (sum of their weights).
     n_excluded_ : int
@@ -92,6 +104,10 @@ class GammaGamma(FittedModel):
 
     _param_names = ("p", "q", "v")
     _model_name = "Gamma-Gamma"
+    _vectorised_params = True
+
+    def __init__(self, penalizer: float = 0.0) -> None:
+        self.penalizer = check_penalizer(penalizer)
 
     def fit(
         self,
@@ -160,6 +176,9 @@ class GammaGamma(FittedModel):
         n = float(w.sum())
         theta0 = np.array([1.0, 2.0, float(np.average(m, weights=w))])
         self._fit_likelihood(nll, theta0, n)
+        self.fit_options_.update(frequency=frequency, monetary_value=monetary_value,
+                                 weights=weights if isinstance(weights, str) else (
+                                     None if weights is None else "values"))
         self.n_excluded_ = int(len(repeat) - repeat.sum())
         if len(x) > 1 and np.ptp(x) > 0 and np.ptp(m) > 0:
             cov = np.cov(x, m, aweights=w)
@@ -195,9 +214,11 @@ class GammaGamma(FittedModel):
         """
         params = self._check_fitted()
         p, q, v = params["p"], params["q"], params["v"]
-        if q <= 1:
+        if np.any(q <= 1):
+            low = float(np.min(q))
             raise ValueError(
-                f"the fitted q = {q:.4g} is not above 1, so the expected order value is infinite."
+                f"the fitted q = {low:.4g} is not above 1, so the expected order value is "
+                "infinite."
             )
         arrays, index, scalar = broadcast_inputs(frequency=frequency, monetary_value=monetary_value)
         x, m = arrays["frequency"], arrays["monetary_value"]

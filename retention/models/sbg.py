@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from retention.checks import examples, is_missing, is_real
 from retention.models.base import LOG_BOUND, ConvergenceError, FittedModel
@@ -46,53 +45,25 @@ def _hyp2f1_unit_a(b: float, gap: float, z: float) -> float:
 
     The function is ``E[1 / (1 - z X)]`` with ``X ~ Beta(b, gap)``, and its power series
     ``sum_n (b)_n / (b + gap)_n z^n`` is the sBG's discounted survival sum. It is evaluated by
-    Gauss's continued fraction for ``2F1(a + 1, b; c; z) / 2F1(a, b; c - 1; z)`` at ``a = 0``::
+    Gauss's continued fraction (:func:`retention.models.special.log_hyp2f1_unit_a`, which says
+    why :func:`scipy.special.hyp2f1` is not used), in about ``15 / sqrt(1 - z)`` steps; the
+    relative error is of the order of ``1e-15 / (1 - z)``.
 
-        2F1(1, b; c; z) = 1 / (1 - g_1 z / (1 - g_2 z / (1 - g_3 z / ...))),   c = b + gap,
-        g_{2n+1} = (b + n)(c + n - 1) / ((c + 2n - 1)(c + 2n)),   g_1 = b / c,
-        g_{2n+2} = (n + 1)(gap + n) / ((c + 2n)(c + 2n + 1)).
-
-    Every ``g`` lies in (0, 1), so the convergents ``A_m / B_m`` (from the recurrences
-    ``X_m = X_{m-1} - g_m z X_{m-2}``) are positive and increase to the value, and the fraction
-    converges for every ``z < 1``: in about ``15 / sqrt(1 - z)`` steps at worst, where the power
-    series needs about ``40 / (1 - z)`` terms. The relative error is of the order of
-    ``1e-15 / (1 - z)``: the function is that sensitive to ``z`` near 1. ``gap`` is passed
-    instead of ``c`` so that ``c - b`` stays exact when ``b`` is large.
-
-    (The convergents are taken from the recurrences rather than with the modified Lentz
-    algorithm, whose step factor can settle a few units in the last place away from 1, e.g. for
-    ``b = gap = 0.5``, so that it neither stops nor stops drifting.)
-
-    :func:`scipy.special.hyp2f1` is not used: near ``z = 1`` it returns ``inf`` when ``gap - 1``
-    is a whole number (the degenerate case of its ``1 - z`` transformation, e.g.
-    ``2F1(1, 69; 133; 1/1.0625)``), NaN for some large ``b``, and even wrong finite values
-    (``2F1(1, 1.01; 2.01; 1/1.001)`` comes out negative).
+    Examples
+    --------
+    >>> round(_hyp2f1_unit_a(1.0, 1.0, 0.5), 10)  # -log(1 - z) / z
+    1.3862943611
     """
-    c = b + gap
-    num_prev, num, den_prev, den = 0.0, 1.0, 1.0, 1.0  # A_0, A_1, B_0, B_1: first convergent 1
-    value = 1.0
-    for m in range(1, _CF_MAX_STEPS + 1):
-        if m == 1:
-            g = b / c
-        elif m % 2:
-            n = (m - 1) // 2
-            g = (b + n) * (c + n - 1.0) / ((c + 2.0 * n - 1.0) * (c + 2.0 * n))
-        else:
-            n = (m - 2) // 2
-            g = (n + 1.0) * (gap + n) / ((c + 2.0 * n) * (c + 2.0 * n + 1.0))
-        step = -g * z
-        num_prev, num = num, num + step * num_prev
-        den_prev, den = den, den + step * den_prev
-        if den < 1e-200:  # B_m decreases: rescale long before it could underflow
-            num_prev, num, den_prev, den = num_prev / den, num / den, den_prev / den, 1.0
-        previous, value = value, num / den
-        if abs(value - previous) <= _CF_TOL * value:
-            return value
-    raise ValueError(
-        f"the discounted lifetime did not converge in {_CF_MAX_STEPS:,} steps: the discount "
-        f"rate {1.0 / z - 1.0:.3g} per period is too close to 0. Use discount_rate=0 for the "
-        "undiscounted value."
-    )
+    from retention.models.special import log_hyp2f1_unit_a
+
+    value = float(np.exp(log_hyp2f1_unit_a(b, gap, z, tol=_CF_TOL, max_steps=_CF_MAX_STEPS)))
+    if not np.isfinite(value):
+        raise ValueError(
+            f"the discounted lifetime did not converge in {_CF_MAX_STEPS:,} steps: the discount "
+            f"rate {1.0 / z - 1.0:.3g} per period is too close to 0. Use discount_rate=0 for the "
+            "undiscounted value."
+        )
+    return value
 
 
 def _residual_lifetime(alpha: float, beta: float, d: float) -> float:
@@ -108,6 +79,8 @@ def _residual_lifetime(alpha: float, beta: float, d: float) -> float:
 
 def _betaln_terms(alpha: float, beta: float, a_off: np.ndarray, b_off: np.ndarray) -> np.ndarray:
     """``log B(alpha + a_off, beta + b_off) - log B(alpha, beta)``, elementwise."""
+    from scipy import special
+
     return special.betaln(alpha + a_off, beta + b_off) - special.betaln(alpha, beta)
 
 
@@ -121,6 +94,8 @@ def _loglik_grad(alpha: float, beta: float, active: np.ndarray) -> tuple[float, 
     functions cancelled, and stays accurate when alpha and beta are very large (the geometric
     limit), where differences of ``betaln`` values lose their digits.
     """
+    from scipy import special
+
     t = np.arange(1, active.size, dtype=float)
     at_risk, renewed = active[:-1], active[1:]
     lost = at_risk - renewed
