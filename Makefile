@@ -43,6 +43,7 @@ $(LIFETIMES)/bin/python:
 bench: $(STAMP) $(LIFETIMES)/bin/python
 	$(BIN)/python benchmarks/bench_cohorts.py
 	$(BIN)/python benchmarks/bench_rfm_models.py --lifetimes-python $(LIFETIMES)/bin/python
+	$(BIN)/python benchmarks/bench_loader.py
 
 clean:
 	rm -rf $(VENV) $(LIFETIMES) reports/*/ reports/index.html reports/index.json

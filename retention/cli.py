@@ -2,9 +2,12 @@
 
 Usage::
 
-    retention report [--notebook PATH]... [-p NAME VALUE]... [--by COLUMN]
+    retention report [--data PATH] [--customer COL --date COL --amount COL --order COL]
+                     [--sep S --decimal C --thousands C --encoding E --date-format F
+                      --dayfirst --sheet NAME --drop-invalid]
+                     [--notebook PATH]... [-p NAME VALUE]... [--by COLUMN [--max-segments N]]
                      [--config FILE] [--name NAME] [--output-dir DIR] [--kernel NAME]
-                     [--timeout SECONDS] [--progress | --no-progress] [--dry-run]
+                     [--jobs N] [--timeout SECONDS] [--progress | --no-progress] [--dry-run]
     retention version
 
 Exit status: 0 when every report succeeded, 1 when any report failed, 2 for a usage or
@@ -28,18 +31,26 @@ EXIT_USAGE = 2
 
 _REPORT_EPILOG = """\
 examples:
-  retention report                                   every notebooks/*_report.ipynb
-  retention report --notebook notebooks/cohort_retention_report.ipynb -p freq W
-  retention report --by channel -p data_path data/transactions.parquet
+  retention report                                   every notebooks/*_report.ipynb on the sample
+  retention report --data orders.csv --customer client_id --date day --amount total
+  retention report --data export.csv --sep ";" --decimal , --date-format %d.%m.%Y
+  retention report --by channel -p freq W
   retention report --config reports.yml --no-progress
 
-Parameter values (-p) are read as YAML (3 is a number, true a boolean, [a, b] a list),
-but stay text when the notebook declares the parameter as str. Relative paths given
-to *_path / *_file / *_dir parameters are relative to the current directory.
-Each parameter is checked against the notebook's parameters cell before anything runs.
+The data options (--data ... --drop-invalid) apply to every report notebook; the file's
+dialect (separator, decimal mark, encoding, date order) is detected when not given, and
+a date column whose day/month order cannot be told is an error asking for --date-format
+or --dayfirst. Paths are relative to the current directory.
 
---by COLUMN makes one report per distinct value of COLUMN in the data_path file, plus
-the total; the notebook receives segment_column and segment_value.
+Parameter values (-p) go to each selected notebook that declares them; one that none
+declares is an error. They are read as YAML (3 is a number, true a boolean, [a, b] a
+list), but stay text when the notebook declares the parameter as str; None, none and
+null mean None. Each value is checked against the notebook's parameters cell, and the
+data file and its columns are checked, before anything runs.
+
+--by COLUMN makes one report per distinct value of COLUMN in the data file, plus the
+total (at most 50 unless --max-segments says more); the notebook receives
+segment_column and segment_value.
 
 Output: DIR/<notebook>/<report>.html (code hidden) and .ipynb, DIR/index.html and
 DIR/index.json. A failed report keeps DIR/<notebook>/<report>.failed.ipynb and never
@@ -95,6 +106,34 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_REPORT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    data = report.add_argument_group(
+        "data", "the transaction log every report reads (default: the bundled sample)"
+    )
+    data.add_argument("--data", metavar="PATH", help="transaction file: CSV/TSV, Parquet or Excel")
+    data.add_argument("--customer", metavar="COL", help="customer id column (customer_id)")
+    data.add_argument("--date", metavar="COL", help="order date column (order_date)")
+    data.add_argument("--amount", metavar="COL", help="order value column (revenue)")
+    data.add_argument("--order", metavar="COL", help="order id column, if orders span rows")
+    data.add_argument("--sep", metavar="S", help="CSV field separator (detected)")
+    data.add_argument("--decimal", metavar="C", help="decimal mark of amounts (detected)")
+    data.add_argument("--thousands", metavar="C", help="thousands mark of amounts (detected)")
+    data.add_argument("--encoding", metavar="E", help="text encoding (detected)")
+    data.add_argument(
+        "--date-format", metavar="F", help="strftime format of the dates, e.g. %%d.%%m.%%Y"
+    )
+    data.add_argument(
+        "--dayfirst",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="dates are day-first (--no-dayfirst: month-first); default: from the data",
+    )
+    data.add_argument("--sheet", metavar="NAME", help="Excel sheet (default: the first)")
+    data.add_argument(
+        "--drop-invalid",
+        action="store_true",
+        default=None,
+        help="exclude rows that cannot be used (counted and reported) instead of failing",
+    )
     report.add_argument(
         "--notebook",
         "-n",
@@ -118,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="one report per distinct value of this data column, plus the total",
     )
     report.add_argument(
+        "--max-segments",
+        type=int,
+        metavar="N",
+        help="allow --by to make up to N segment reports (default: 50)",
+    )
+    report.add_argument(
         "--config", "-c", metavar="FILE", help="YAML file listing the reports to produce"
     )
     report.add_argument(
@@ -135,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
         "-k",
         metavar="NAME",
         help="Jupyter kernel to use; default: the notebook's, or python3 if not installed",
+    )
+    report.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="reports run at the same time (default: the number of cores)",
     )
     report.add_argument(
         "--timeout",
@@ -173,11 +225,17 @@ def _report(args: argparse.Namespace) -> int:
     parameters: dict[str, CommandLineValue] = {}
     for name, value in args.parameters or []:
         parameters[name] = CommandLineValue(value)
+    from retention.reports.spec import SPEC_PARAMETERS
+
+    spec = {f: getattr(args, "data" if f == "path" else f) for f in SPEC_PARAMETERS}
     options = {
+        "data": {k: v for k, v in spec.items() if v is not None},
         "by": args.by,
         "config": args.config,
         "name": args.name,
     }
+    if args.max_segments is not None:
+        options["max_segments"] = args.max_segments
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
@@ -191,6 +249,7 @@ def _report(args: argparse.Namespace) -> int:
                     output_dir=args.output_dir,
                     kernel=args.kernel,
                     timeout=args.timeout,
+                    jobs=args.jobs,
                     progress=args.progress,
                 )
         except ReportError as exc:

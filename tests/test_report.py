@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -329,7 +331,7 @@ def test_dry_run_lists_reports(work: Path, capsys) -> None:
 
 
 def test_by_errors_are_clear(work: Path) -> None:
-    with pytest.raises(ReportError, match=r"missing column\(s\) 'chanel'.*Did you mean 'channel'"):
+    with pytest.raises(ReportError, match=r"no column 'chanel' \(--by\)\. Did you mean 'channel'"):
         plan_reports([summary_nb(work)], by="chanel")
     with pytest.raises(ReportError, match="declare segment_column and segment_value"):
         plan_reports([fragile_nb(work)], by="channel")
@@ -502,7 +504,7 @@ def test_config_is_a_typed_model(work: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("nope: 1\n", "jobs.yml: unknown key(s) 'nope' (expected defaults, reports)"),
+        ("nope: 1\n", "jobs.yml: unknown key(s) 'nope' (expected data, defaults, reports)"),
         (
             "defaults: {notebok: a.ipynb}\n",
             "jobs.yml: 'defaults': unknown key(s) 'notebok' (expected by, notebook, notebooks",
@@ -535,7 +537,7 @@ def test_config_lists_every_problem(work: Path) -> None:
         load_config(work / "jobs.yml")
     assert str(info.value).splitlines() == [
         "jobs.yml: report 1: unknown key(s) 'parameter', 'notbook' "
-        "(expected by, name, notebook, parameters)",
+        "(expected by, data, name, notebook, parameters)",
         "jobs.yml: report 2: 'by': Input should be a valid string, got [1] (list)",
     ]
 
@@ -599,3 +601,70 @@ def test_summary_bundle_and_index_escaping() -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "Boom: &lt;script&gt;" in page and "second line" not in page
     assert 'href="a%22b.html"' in page
+
+
+# --------------------------------------------------------------------------- workers and imports
+
+
+def test_parallel_reports_match_sequential_in_planned_order(work: Path) -> None:
+    with pytest.warns(UserWarning, match="1 row"):
+        one = run_reports([summary_nb(work)], by="channel", output_dir="one", jobs=1)
+    with pytest.warns(UserWarning, match="1 row"):
+        two = run_reports([summary_nb(work)], by="channel", output_dir="two", jobs=2)
+
+    assert [r.name for r in two] == [r.name for r in one]  # planned order, not finish order
+    assert [(r.status, r.summary, r.kernel) for r in two] == [
+        (r.status, r.summary, r.kernel) for r in one
+    ]
+    def page(path: Path | None) -> str:  # papermill gives its injected cell a random id
+        assert path is not None
+        return re.sub(r'id="cell-id=[0-9a-f]{8}"', "", path.read_text(encoding="utf-8"))
+
+    for a, b in zip(one, two, strict=True):
+        assert page(a.html_path) == page(b.html_path)
+        assert b.html_path.is_relative_to(work / "two")
+    assert [e["name"] for e in index(work / "two")] == [e["name"] for e in index(work / "one")]
+    assert not list((work / "two" / "summary_report").glob(".*")), "temporary files left behind"
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True])
+def test_jobs_must_be_a_positive_whole_number(work: Path, jobs) -> None:
+    with pytest.raises(ReportError, match="jobs"):
+        run_reports(output_dir="out", jobs=jobs)
+    assert not (work / "out").exists()
+
+
+def test_default_jobs_is_the_usable_cores() -> None:
+    from retention.reports.run import default_jobs
+
+    assert 1 <= default_jobs() <= (os.cpu_count() or 1)
+
+
+def test_imports_are_lazy() -> None:
+    code = """
+import sys, time
+start = time.perf_counter()
+import retention as rt
+seconds = time.perf_counter() - start
+heavy = ("pandas", "matplotlib", "seaborn", "scipy", "papermill", "nbconvert", "nbformat")
+print(sorted(m for m in heavy if m in sys.modules), round(seconds, 3))
+assert set(rt.__all__) <= set(dir(rt))
+import retention.cli, retention.reports.run, retention.plotting.value, retention.models
+print(sorted(m for m in heavy[1:] if m in sys.modules))
+from retention import plot_cohort_heatmap, BetaGeo
+assert rt.plot_cohort_heatmap is plot_cohort_heatmap and rt.periods.unit_name
+missing = [n for n in rt.__all__ if getattr(rt, n, None) is None]
+print(missing)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    first, second, missing = done.stdout.splitlines()
+    assert first.startswith("[] "), first  # nothing heavy for `import retention`
+    assert float(first.split()[-1]) < 0.3
+    assert second == "[]", second  # modules import; matplotlib, scipy ... wait for a call
+    assert missing == "[]"
+    with pytest.raises(AttributeError, match="no_such_name"):
+        import retention
+
+        retention.no_such_name  # noqa: B018

@@ -7,8 +7,7 @@ import re
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from retention.metrics.cohorts import cohort_table
 from retention.reports.narrative import (

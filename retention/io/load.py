@@ -15,6 +15,9 @@ and counted in the report. The frame carries its counts and a few examples as pl
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,11 +25,15 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from retention.checks import examples, json_value, require_columns
+from retention.io import dialect as dialect_mod
+from retention.io.cache import cache_file, write_cache
 
-__all__ = ["CANONICAL", "Finding", "ValidationReport", "load_transactions"]
+__all__ = ["CANONICAL", "Finding", "ValidationReport", "duplicated_rows", "load_transactions",
+           "read_header", "read_table"]
 
 CANONICAL = ("customer_id", "order_date", "revenue", "order_id")
 
@@ -90,6 +97,11 @@ class ValidationReport:
         by :meth:`from_attrs`).
     notes : list of Finding
         Rows kept but worth knowing about: refunds, exact duplicates, future-dated orders.
+    dialect : dict
+        How the source was read, as plain values: ``encoding``, ``sep``, ``decimal``,
+        ``thousands``, ``compression`` (text files), ``sheet`` and ``other_sheets`` (Excel),
+        ``date_format`` and ``dayfirst`` (every source), and ``detected``: the names of those
+        found rather than given.
 
     Examples
     --------
@@ -106,6 +118,7 @@ class ValidationReport:
     1
     >>> print(ValidationReport.from_attrs(tx))
     DataFrame: 2 rows read, 1 kept
+      dates ISO8601 (detected: date_format)
       excluded customer_id: 1 rows with a missing customer id (e.g. None)
     """
 
@@ -115,6 +128,7 @@ class ValidationReport:
     excluded: list[Finding] = field(default_factory=list)
     excluded_rows: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     notes: list[Finding] = field(default_factory=list)
+    dialect: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows_excluded(self) -> int:
@@ -122,6 +136,8 @@ class ValidationReport:
 
     def __str__(self) -> str:
         lines = [f"{self.source}: {self.rows_read:,} rows read, {self.rows_kept:,} kept"]
+        described = describe_dialect(self.dialect)
+        lines += [f"  {described}"] if described else []
         lines += [f"  excluded {f}" for f in self.excluded]
         lines += [f"  kept {f}" for f in self.notes]
         return "\n".join(lines)
@@ -136,6 +152,7 @@ class ValidationReport:
             "rows_excluded": int(self.rows_excluded),
             "excluded": [f.to_dict() for f in self.excluded],
             "notes": [f.to_dict() for f in self.notes],
+            "dialect": json_value(self.dialect),
         }
 
     @classmethod
@@ -162,6 +179,7 @@ class ValidationReport:
             rows_kept=int(attrs["rows_kept"]),
             excluded=[Finding.from_dict(f) for f in attrs.get("excluded", [])],
             notes=[Finding.from_dict(f) for f in attrs.get("notes", [])],
+            dialect=dict(attrs.get("dialect", {})),
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -173,10 +191,404 @@ class ValidationReport:
         )
 
 
+def describe_dialect(dialect: dict[str, Any]) -> str:
+    """One line saying how a source was read (empty when there is nothing to say).
+
+    Examples
+    --------
+    >>> print(describe_dialect({"encoding": "cp1251", "sep": ";", "decimal": ",",
+    ...                         "thousands": None, "date_format": "%d.%m.%Y", "dayfirst": True,
+    ...                         "detected": ["encoding", "sep", "decimal", "date_format"]}))
+    read as ';'-separated, decimal ',', cp1251; dates day-first %d.%m.%Y (detected: encoding, \
+sep, decimal, date_format)
+    """
+    parts = []
+    if dialect.get("sep") is not None:
+        sep = {"\t": "tab"}.get(dialect["sep"], repr(dialect["sep"]))
+        text = f"read as {sep}-separated, decimal {dialect.get('decimal') or '.'!r}"
+        if dialect.get("thousands"):
+            text += f", thousands {dialect['thousands']!r}"
+        if dialect.get("encoding"):
+            text += f", {dialect['encoding']}"
+        if dialect.get("compression"):
+            text += f", {dialect['compression']}-compressed"
+        parts.append(text)
+    if dialect.get("sheet") is not None:
+        text = f"read sheet {dialect['sheet']!r}"
+        if dialect.get("other_sheets"):
+            text += " (other sheets: " + ", ".join(map(repr, dialect["other_sheets"])) + ")"
+        parts.append(text)
+    if dialect.get("date_format"):
+        order = {True: "day-first ", False: "month-first "}.get(dialect.get("dayfirst"), "")
+        parts.append(f"dates {order}{dialect['date_format']}")
+    if not parts:
+        return ""
+    detected = dialect.get("detected") or []
+    return "; ".join(parts) + (f" (detected: {', '.join(detected)})" if detected else "")
+
+
+def _file_kind(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix not in _READERS:
+        raise ValueError(
+            f"Cannot read {path.name!r}: unknown file type {suffix!r}; use one of "
+            f"{', '.join(sorted(_READERS))} or pass a DataFrame."
+        )
+    return suffix
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"No file at {str(path)!r}.")
+    if path.stat().st_size == 0:
+        raise ValueError(f"The file {str(path)!r} is empty (0 bytes).")
+
+
+def _sheet_choice(path: Path, sheet: str | int | None) -> tuple[str, list[str]]:
+    names = list(pd.ExcelFile(path).sheet_names)
+    if sheet is None:
+        return names[0], names[1:]
+    if isinstance(sheet, bool) or not isinstance(sheet, str | int):
+        raise ValueError(f"sheet must be a sheet name or a 0-based index, got {sheet!r}.")
+    if isinstance(sheet, int):
+        if not -len(names) <= sheet < len(names):
+            raise ValueError(
+                f"{path.name!r} has {len(names)} sheet(s) {names}; there is no sheet {sheet}."
+            )
+        chosen = names[sheet]
+    elif sheet not in names:
+        raise ValueError(f"{path.name!r} has no sheet {sheet!r}; its sheets are {names}.")
+    else:
+        chosen = sheet
+    return chosen, [n for n in names if n != chosen]
+
+
+def _read_excel(path: Path, sheet, text_columns, columns, read_kwargs) -> tuple[pd.DataFrame, dict]:
+    chosen, others = _sheet_choice(path, sheet)
+    kwargs = dict(read_kwargs)
+    if text_columns:
+        kwargs.setdefault("dtype", {c: str for c in text_columns})
+    frame = pd.read_excel(path, sheet_name=chosen, **kwargs)
+    if columns is not None:
+        require_columns(frame, list(columns), what=path.name)
+        frame = frame[list(columns)]
+    dialect = {"sheet": chosen, "other_sheets": others,
+               "detected": ["sheet"] if sheet is None else []}
+    return frame, dialect
+
+
+def _read_parquet(path: Path, columns, date: str | None) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path, memory_map=True)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(f"{path.name!r} is not a readable Parquet file ({exc}).") from None
+    if columns is not None:
+        require_columns(pd.DataFrame(columns=file.schema_arrow.names), list(columns),
+                        what=path.name)
+    table = file.read(columns=list(columns) if columns is not None else None,
+                      use_pandas_metadata=True)
+    if date is not None and date in table.column_names:
+        i = table.column_names.index(date)
+        if pa.types.is_string(table.schema.field(i).type) or pa.types.is_large_string(
+            table.schema.field(i).type
+        ):
+            # few distinct days: parse the dictionary, not every row
+            table = table.set_column(i, date, pc.dictionary_encode(table.column(i)))
+    return _to_pandas(table)
+
+
+def _to_pandas(table) -> pd.DataFrame:
+    """The table as a DataFrame, freeing the Arrow buffers as they are converted and handing
+    the freed memory back to the system."""
+    import pyarrow as pa
+
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
+def _arrow_csv(path, options: dict, column_types: dict, names: list[str] | None):
+    """Read a CSV with pyarrow; a column whose values defeat the inferred type is re-read as
+    text (once per such column)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    column_types = dict(column_types)
+    for _ in range(64):
+        source = _arrow_source(path, options["compression"])
+        try:
+            # the streaming reader holds one block of text at a time: half the memory of
+            # read_csv, and as fast
+            return pacsv.open_csv(
+                source,
+                read_options=pacsv.ReadOptions(
+                    encoding=options["encoding"], block_size=1 << 22
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=options["sep"], newlines_in_values=options["multiline"]
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=column_types,
+                    decimal_point=options["decimal"],
+                    strings_can_be_null=True,
+                    include_columns=names,
+                    timestamp_parsers=[],
+                ),
+            ).read_all()
+        except pa.ArrowInvalid as exc:
+            message = str(exc)
+            found = re.search(r"In CSV column #(\d+): .*conversion error", message)
+            if found is None:
+                raise
+            header = _arrow_header(path, options)
+            column = header[int(found.group(1))]
+            if column in column_types:
+                raise
+            column_types[column] = pa.string()
+    raise ValueError(f"cannot read {Path(path).name!r}")  # pragma: no cover
+
+
+def _arrow_source(path: Path, compression: str | None):
+    import pyarrow as pa
+
+    if compression is None:
+        return str(path)
+    if compression in ("gzip", "bz2", "zstd"):
+        return pa.CompressedInputStream(pa.OSFile(str(path)), compression)
+    return dialect_mod.open_binary(path)
+
+
+def _arrow_header(path: Path, options: dict) -> list[str]:
+    text = options["sample"]
+    first = text.splitlines()[0] if text else ""
+    return next(csv.reader([first], delimiter=options["sep"]))
+
+
+def _first_non_ascii(path: Path) -> bytes:
+    with dialect_mod.open_binary(path) as f:
+        while chunk := f.read(1 << 24):
+            if not chunk.isascii():
+                at = re.search(rb"[\x80-\xff]", chunk).start()
+                return chunk[max(0, at - 4096): at + dialect_mod.SAMPLE_BYTES]
+    return b""
+
+
+def _read_csv(
+    path: Path,
+    *,
+    kind: str,
+    sep: str | None,
+    decimal: str | None,
+    thousands: str | None,
+    encoding: str | None,
+    amount: str | None,
+    text_columns: Sequence[str],
+    date: str | None,
+    columns: Sequence[str] | None,
+    read_kwargs: dict,
+) -> tuple[pd.DataFrame, dict]:
+    import pyarrow as pa
+
+    with open(path, "rb") as f:
+        head = f.read(8)
+    compression = dialect_mod.compression_of(head)
+    sample = dialect_mod.sample_bytes(path)
+    dialect_mod.refuse_binary(sample, path.name)
+    if compression is None and head[:1] == b"\x00":  # pragma: no cover - refused above
+        raise ValueError(f"{path.name!r} is not a text/CSV file.")
+    detected = []
+    if encoding is None:
+        try:
+            encoding = dialect_mod.detect_encoding(sample)
+        except ValueError as exc:
+            raise ValueError(f"{path.name!r}: {exc}") from None
+        detected.append("encoding")
+    if len(sample) == dialect_mod.SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]  # whole lines only
+    text = sample.decode(encoding, errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if sep is None:
+        sep = "\t" if kind == ".tsv" else None
+        if sep is None:
+            try:
+                sep = dialect_mod.detect_separator(text)
+            except ValueError as exc:
+                raise ValueError(f"{path.name!r}: {exc}") from None
+            detected.append("sep")
+    lines = text.splitlines()
+    body = "\n".join(lines)
+    header = next(csv.reader([lines[0]], delimiter=sep)) if lines and len(sep) == 1 else []
+    if decimal is None or thousands is None:
+        found_decimal, found_thousands = ".", None
+        if amount is not None and amount in header and "header" not in read_kwargs:
+            k = header.index(amount)
+            rows = csv.reader(io.StringIO(body), delimiter=sep)
+            next(rows, None)
+            values = [r[k] for r in rows if len(r) > k]
+            found_decimal, found_thousands = dialect_mod.detect_number_marks(values)
+        if decimal is None:
+            decimal = found_decimal
+            detected.append("decimal")
+        if thousands is None:
+            thousands = found_thousands
+            if thousands is not None:
+                detected.append("thousands")
+    dialect = {
+        "encoding": encoding,
+        "sep": sep,
+        "decimal": decimal,
+        "thousands": thousands,
+        "compression": compression,
+        "detected": detected,
+    }
+    multiline = '"' in body and sum(1 for _ in csv.reader(io.StringIO(body), delimiter=sep)) < len(
+        [x for x in body.split("\n")]
+    )
+    arrow_ok = (len(sep) == 1 and not read_kwargs and len(decimal) == 1)
+    if columns is not None and header and not read_kwargs:
+        require_columns(pd.DataFrame(columns=header), list(columns), what=path.name)
+    if not arrow_ok:
+        kwargs = dict(read_kwargs)
+        kwargs.setdefault("dtype", {c: str for c in [*text_columns, date] if c is not None})
+        if columns is not None:
+            kwargs.setdefault("usecols", list(columns))
+        with dialect_mod.open_binary(path) as f:
+            frame = pd.read_csv(f, sep=sep, decimal=decimal, thousands=thousands,
+                                encoding=encoding, **kwargs)
+        if columns is not None:
+            require_columns(frame, list(columns), what=path.name)
+        return frame, dialect
+    column_types: dict[str, Any] = {c: pa.string() for c in text_columns if c in header}
+    if date is not None and date in header:
+        column_types[date] = pa.dictionary(pa.int32(), pa.string())
+    if thousands is not None and amount in header:
+        column_types[amount] = pa.string()
+    options = {"sep": sep, "decimal": decimal, "encoding": _arrow_encoding(encoding),
+               "compression": compression, "multiline": multiline, "sample": text}
+    include = list(columns) if columns else None
+    try:
+        table = _arrow_csv(path, options, column_types, include)
+        if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
+            raise pa.ArrowInvalid("invalid UTF8 text in a column read as binary")
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "UTF8" in message or "UTF-8" in message or "utf-8" in message:
+            if "encoding" not in detected or encoding not in ("utf-8", "utf-8-sig"):
+                raise ValueError(
+                    f"{path.name!r} is not valid {encoding} text; pass encoding=."
+                ) from None
+            # the sample was ASCII; the first non-ASCII bytes tell the encoding
+            later = _first_non_ascii(path)
+            encoding = dialect_mod.detect_encoding(later) if later else "utf-8"
+            dialect["encoding"] = encoding
+            options["encoding"] = _arrow_encoding(encoding)
+            table = _arrow_csv(path, options, column_types, include)
+        elif "Empty CSV file" in message:
+            raise ValueError(f"The file {str(path)!r} is empty: no header and no rows.") from None
+        else:
+            raise ValueError(f"cannot read {path.name!r} as CSV: {message}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path.name!r} is not valid {encoding} text ({exc.reason}); pass encoding=."
+        ) from None
+    table = _integer_ids(table, [c for c in text_columns if c in table.column_names])
+    return _to_pandas(table), dialect
+
+
+def _arrow_encoding(encoding: str) -> str:
+    return "utf8" if encoding.replace("-", "").lower() in ("utf8", "utf8sig") else encoding
+
+
+def _plain_integers(column) -> bool:
+    """Whether every value of an Arrow string column is a plain integer: digits only, no sign,
+    no leading zero, nothing missing (checked on the raw buffers: first byte and length)."""
+    import pyarrow as pa
+
+    if column.null_count:
+        return False
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        if len(chunk) == 0:
+            continue
+        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        _, offsets, data = chunk.buffers()
+        offsets = np.frombuffer(offsets, dtype=kind)[chunk.offset: chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        lengths = np.diff(offsets)
+        if (lengths == 0).any() or (lengths > 18).any():
+            return False
+        first = data[offsets[:-1]]
+        if ((first == ord("0")) & (lengths > 1)).any() or not (
+            (first >= ord("0")) & (first <= ord("9"))
+        ).all():
+            return False
+    return True
+
+
+def _integer_ids(table, names: Sequence[str]):
+    """Id columns read as text that hold only plain integers (no sign, no leading zero, no
+    missing value) become int64, as pandas would read them; others stay text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name in names:
+        i = table.column_names.index(name)
+        col = table.column(i)
+        if len(col) == 0 or not _plain_integers(col):
+            continue
+        try:
+            as_int = pc.cast(col, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        table = table.set_column(i, name, as_int)
+    return table
+
+
+def _read_file(
+    path: Path,
+    *,
+    sep=None,
+    decimal=None,
+    thousands=None,
+    encoding=None,
+    sheet=None,
+    amount: str | None = None,
+    text_columns: Sequence[str] = (),
+    date: str | None = None,
+    columns: Sequence[str] | None = None,
+    read_kwargs: dict | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    _check_file(path)
+    kind = _file_kind(path)
+    read_kwargs = dict(read_kwargs or {})
+    if kind in (".parquet", ".pq"):
+        if read_kwargs:
+            return pd.read_parquet(path, columns=columns, **read_kwargs), {}
+        return _read_parquet(path, columns, date), {}
+    if kind in (".xlsx", ".xlsm", ".xls"):
+        sheet = read_kwargs.pop("sheet_name", sheet)
+        return _read_excel(path, sheet, list(text_columns), columns, read_kwargs)
+    return _read_csv(path, kind=kind, sep=sep, decimal=decimal, thousands=thousands,
+                     encoding=encoding, amount=amount, text_columns=list(text_columns),
+                     date=date, columns=columns, read_kwargs=read_kwargs)
+
+
 def read_table(
     path: str | PathLike, *, columns: Sequence[str] | None = None, **read_kwargs
 ) -> pd.DataFrame:
-    """Read a CSV/TSV/TXT (optionally compressed), Parquet or Excel file by its extension.
+    """Read a CSV/TSV/TXT (any dialect, optionally compressed), Parquet or Excel file.
+
+    The CSV dialect (encoding, separator, decimal mark) is detected as in
+    :func:`load_transactions`; ``sep=``, ``decimal=``, ``thousands=``, ``encoding=`` and
+    ``sheet=`` settle it, other keywords go to the pandas reader.
 
     Parameters
     ----------
@@ -186,64 +598,247 @@ def read_table(
         Read only these columns; a missing one raises a ValueError naming it and listing
         the columns present.
     **read_kwargs
-        Passed to the pandas reader.
+        ``sep``, ``decimal``, ``thousands``, ``encoding``, ``sheet``, or pandas reader options.
 
     Examples
     --------
     >>> import pathlib, tempfile
     >>> csv = pathlib.Path(tempfile.mkdtemp()) / "tx.csv"
-    >>> _ = csv.write_text("customer_id,channel\\n1,web\\n2,store\\n")
+    >>> _ = csv.write_text("customer_id;channel\\n1;web\\n2;store\\n")
     >>> read_table(csv, columns=["channel"])["channel"].tolist()
     ['web', 'store']
     """
+    spec = {k: read_kwargs.pop(k, None) for k in ("sep", "decimal", "thousands", "encoding",
+                                                  "sheet")}
+    frame, _ = _read_file(Path(path), columns=columns, read_kwargs=read_kwargs, **spec)
+    return frame
+
+
+def read_header(
+    path: str | PathLike,
+    *,
+    sep: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    **spec: Any,
+) -> list[str]:
+    """The column names of a data file, read in its dialect without reading the rows.
+
+    Takes the keywords of :func:`load_transactions` (those that do not change the header,
+    such as ``customer=`` or ``date_format=``, are accepted and ignored).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        No such file; an empty, unknown or non-text file; an unknown sheet.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "tx.csv"
+    >>> _ = csv.write_text("client;day;total\\n1;01.02.2024;12,50\\n")
+    >>> read_header(csv, customer="client", date_format="%d.%m.%Y")
+    ['client', 'day', 'total']
+    """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No file at {str(path)!r}.")
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSED:
-        suffixes = suffixes[:-1]
-    suffix = suffixes[-1] if suffixes else ""
-    reader = _READERS.get(suffix)
-    if reader is None:
-        raise ValueError(
-            f"Cannot read {path.name!r}: unknown file type {suffix!r}; use one of "
-            f"{', '.join(sorted(_READERS))} or pass a DataFrame."
-        )
-    if path.stat().st_size == 0:
-        raise ValueError(f"The file {str(path)!r} is empty (0 bytes).")
-    if suffix == ".tsv":
-        read_kwargs.setdefault("sep", "\t")
-    try:
-        if columns is None:
-            return reader(path, **read_kwargs)
-        if reader is pd.read_parquet:
-            import pyarrow.parquet as pq
+    _check_file(path)
+    kind = _file_kind(path)
+    if kind in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-            header = pd.DataFrame(columns=pq.read_schema(path).names)
-        elif reader is pd.read_csv:
-            header = reader(path, nrows=0, **read_kwargs)
-        else:
-            frame = reader(path, **read_kwargs)
-            header = frame.iloc[:0]
-        require_columns(header, list(columns), what=path.name)
-        if reader is pd.read_parquet:
-            return reader(path, columns=list(columns), **read_kwargs)
-        if reader is pd.read_csv:
-            return reader(path, usecols=list(columns), **read_kwargs)
-        return frame[list(columns)]
-    except pd.errors.EmptyDataError as exc:
-        raise ValueError(f"The file {str(path)!r} is empty: no header and no rows.") from exc
+        try:
+            return list(pq.read_schema(path).names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ValueError(f"{path.name!r} is not a readable Parquet file ({exc}).") from None
+    if kind in (".xlsx", ".xlsm", ".xls"):
+        chosen, _ = _sheet_choice(path, sheet)
+        return [str(c) for c in pd.read_excel(path, sheet_name=chosen, nrows=0).columns]
+    sample = dialect_mod.sample_bytes(path)
+    dialect_mod.refuse_binary(sample, path.name)
+    if encoding is None:
+        encoding = dialect_mod.detect_encoding(sample)
+    if len(sample) == dialect_mod.SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]
+    text = sample.decode(encoding, errors="replace").lstrip("\ufeff")
+    if not text.strip():
+        raise ValueError(f"The file {str(path)!r} is empty: no header and no rows.")
+    if sep is None:
+        sep = "\t" if kind == ".tsv" else dialect_mod.detect_separator(text)
+    first = text.splitlines()[0]
+    if len(sep) != 1:
+        return re.split(sep, first.strip())
+    return next(csv.reader([first], delimiter=sep))
 
 
-def _read(source: str | PathLike, read_kwargs: dict, text_columns: list[str]) -> pd.DataFrame:
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"No transaction file at {str(path)!r}.")
-    kwargs = dict(read_kwargs)
-    if path.suffix.lower() not in (".parquet", ".pq"):
-        # identifiers are text: keep leading zeros ("00042") as written
-        kwargs.setdefault("dtype", {c: str for c in text_columns})
-    return read_table(path, **kwargs)
+# ---------------------------------------------------------------------------------------------
+# columns of the canonical schema
+
+
+def _missing_ids(series: pd.Series) -> np.ndarray:
+    """Missing or blank ids."""
+    missing = series.isna().to_numpy()
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(series.array)
+        blank = pc.fill_null(pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr)),
+                             False)
+        return missing | np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
+    if dtype == np.dtype(object) or pd.api.types.is_string_dtype(dtype):
+        blank = series.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        missing |= blank
+    return missing
+
+
+def _date_column(
+    series: pd.Series, column: str, date_format: str | None, dayfirst: bool | None
+) -> tuple[np.ndarray, dict]:
+    """datetime64[ns] values (NaT where unusable) and what parse_dates found; the distinct
+    values are parsed once each."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return dialect_mod._to_ns(series.dt.tz_convert(None).array), {}
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":
+        values = series.to_numpy()
+        if values.dtype == "datetime64[ns]":
+            return values, {}
+        return dialect_mod._to_ns(values), {}
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        uniques = series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if (
+        date_format is not None
+        and pd.api.types.is_numeric_dtype(uniques.dtype)
+        and not pd.api.types.is_bool_dtype(uniques.dtype)
+    ):
+        uniques = pd.Index(uniques.astype("int64").astype(str)) if (
+            np.all(np.asarray(uniques) == np.floor(np.asarray(uniques)))) else uniques
+    parsed, info = dialect_mod.parse_dates(
+        pd.Series(uniques, copy=False), column=column, date_format=date_format,
+        dayfirst=dayfirst,
+    )
+    parsed = np.append(parsed, np.datetime64("NaT", "ns"))
+    return parsed.take(codes), info  # code -1 takes the NaT appended
+
+
+def _amount_column(
+    series: pd.Series, decimal: str | None, thousands: str | None
+) -> tuple[np.ndarray, dict]:
+    """float64 amounts (NaN where missing or not a number) and the marks used for text."""
+    dtype = series.dtype
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), {}
+    detected = []
+    if decimal is None or thousands is None:
+        sample = series.dropna().head(100_000)
+        if sample.dtype == object:
+            sample = sample[sample.map(lambda v: isinstance(v, str))]
+        found_decimal, found_thousands = dialect_mod.detect_number_marks(sample.unique()[:20_000])
+        if decimal is None:
+            decimal = found_decimal
+            detected.append("decimal")
+        if thousands is None:
+            thousands = found_thousands
+            if thousands is not None:
+                detected.append("thousands")
+    values = dialect_mod.parse_amounts(series, decimal=decimal, thousands=thousands)
+    return values.to_numpy(dtype=np.float64), {
+        "decimal": decimal, "thousands": thousands, "detected": detected}
+
+
+_PRIME = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, in place on a uint64 array."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _row_keys(series: pd.Series) -> np.ndarray:
+    """uint64 values equal for equal entries (as DataFrame.duplicated compares them); a view
+    of the data where it can be."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy().astype(np.uint64)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuMm" and dtype.itemsize == 8:
+        return series.to_numpy().view(np.uint64)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return series.to_numpy().astype(np.uint64)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = series.to_numpy().astype(np.float64, copy=False)
+        nan = np.isnan(values)
+        negative_zero = (values == 0) & np.signbit(values)
+        if nan.any() or negative_zero.any():
+            values = values + 0.0  # -0.0 == 0.0
+            values[nan] = np.nan  # one NaN
+        return values.view(np.uint64)
+    codes, _ = pd.factorize(series, use_na_sentinel=True)
+    return codes.astype(np.int64).view(np.uint64)
+
+
+def duplicated_rows(frame: pd.DataFrame, key: Sequence[str] | None = None) -> np.ndarray:
+    """Which rows repeat an earlier row exactly (as ``frame.duplicated()``), by hashing.
+
+    The ``key`` columns (default: all) are mixed into one 64-bit hash per row; only rows whose
+    hash occurs more than once are compared exactly, on every column. Equal rows have equal
+    keys, so a few cheap key columns (customer, date, amount) find every duplicate.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [1, 2, 1, 1], "b": ["x", "y", "x", "z"]})
+    >>> duplicated_rows(df).tolist()
+    [False, False, True, False]
+    >>> duplicated_rows(df, key=["a"]).tolist()
+    [False, False, True, False]
+    """
+    n = len(frame)
+    if n < 2 or frame.shape[1] == 0:
+        return np.zeros(n, dtype=bool)
+    h = np.zeros(n, dtype=np.uint64)
+    shift = np.uint64(29)
+    for name in frame.columns if key is None else key:
+        h ^= _row_keys(frame[name])
+        h *= _PRIME
+        h ^= h >> shift
+    _mix(h)
+    ordered = np.sort(h)
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return np.zeros(n, dtype=bool)
+    repeated = np.unique(ordered[1:][same])
+    del ordered, same
+    # rows whose hash is repeated: a small bit table on the low bits first, then exactly
+    bits = max(16, min(26, int(len(repeated)).bit_length() + 4))
+    low = np.uint64((1 << bits) - 1)
+    table = np.zeros(1 << bits, dtype=bool)
+    table[repeated & low] = True
+    maybe = np.flatnonzero(table[h & low])
+    candidates = maybe[np.isin(h[maybe], repeated)]
+    out = np.zeros(n, dtype=bool)
+    out[candidates] = frame.iloc[candidates].duplicated(keep="first").to_numpy()
+    return out
+
+
+def _replace(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:
+    """Put ``values`` in column ``name`` without copying them (nothing to do when the column
+    already holds exactly these values)."""
+    current = frame[name]
+    if isinstance(current.dtype, np.dtype) and current.dtype == values.dtype and (
+        np.shares_memory(current.to_numpy(), values)
+    ):
+        return
+    frame[name] = pd.Series(values, index=frame.index, name=name, copy=False)
 
 
 def load_transactions(
@@ -253,7 +848,13 @@ def load_transactions(
     date: str = "order_date",
     amount: str = "revenue",
     order: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    encoding: str | None = None,
     date_format: str | None = None,
+    dayfirst: bool | None = None,
+    sheet: str | int | None = None,
     drop_invalid: bool = False,
     as_of: str | pd.Timestamp | None = None,
     return_report: bool = False,
@@ -264,14 +865,26 @@ def load_transactions(
     Parameters
     ----------
     source : path or DataFrame
-        A CSV (``.csv``, ``.tsv``, ``.txt``, optionally compressed), Parquet or Excel file,
-        or a DataFrame (not modified).
+        A CSV (``.csv``, ``.tsv``, ``.txt``, optionally compressed: gzip, bz2, xz, zip,
+        zstd, recognised by content), Parquet or Excel file, or a DataFrame (not modified).
     customer, date, amount, order : str
         The source's column names for the customer, the order date, the order value and
         (optionally) the order id. They are renamed to ``customer_id``, ``order_date``,
         ``revenue`` and ``order_id``.
+    sep, decimal, thousands, encoding : str, optional
+        The CSV dialect: field separator (``,`` ``;`` tab ``|``), decimal mark (``.`` ``,``),
+        thousands mark (``,`` ``.`` space, no-break space, ``'``) and encoding (UTF-8 with or
+        without BOM, ``cp1251``, ``cp1252`` ...). Each is detected from the first megabyte
+        when omitted; the report says which were.
     date_format : str, optional
-        ``strftime`` format of the dates (e.g. ``"%Y%m%d"``); inferred when omitted.
+        ``strftime`` format of the dates (e.g. ``"%d.%m.%Y"``): every date is parsed strictly
+        with it. When omitted, ISO 8601 and ``YYYYMMDD`` dates are read directly, and
+        ``D.M.Y`` / ``M/D/Y`` dates only when some value shows which comes first (a number
+        above 12); otherwise a ValueError shows both readings.
+    dayfirst : bool, optional
+        Read ``D/M/Y``-or-``M/D/Y`` dates day-first (True) or month-first (False).
+    sheet : str or int, optional
+        Excel sheet, by name or 0-based index; default the first (the report names the others).
     drop_invalid : bool, default False
         Exclude rows with a missing customer, an unparseable date or a non-numeric amount
         instead of raising. The exclusions are counted in the report and the rows are kept in
@@ -281,21 +894,33 @@ def load_transactions(
     return_report : bool, default False
         Return ``(tx, report)``: the :class:`ValidationReport` too, with the excluded rows.
     **read_kwargs
-        Passed to the pandas reader (``sep=``, ``sheet_name=``, ``names=`` ...).
+        Passed to the pandas reader (``header=``, ``names=``, a regular-expression ``sep``
+        ...); the file is then read by pandas rather than pyarrow.
 
     Returns
     -------
     DataFrame
-        Canonical columns first, then every other column of the source.
-        ``tx.attrs["validation"]`` holds the report's counts and examples as plain values
-        (:meth:`ValidationReport.to_dict`; rebuild it with
-        :meth:`ValidationReport.from_attrs`). With ``return_report``, ``(tx, report)``.
+        Canonical columns first, then every other column of the source. Text amounts
+        (``"1.234,50 €"``, ``"(12.50)"``) are read as numbers; ids keep their text
+        (``"00042"``), except ids in a text file that are all plain integers, which are
+        int64 as pandas reads them. ``tx.attrs["validation"]`` holds the report's counts,
+        examples and dialect as plain values (:meth:`ValidationReport.to_dict`; rebuild it
+        with :meth:`ValidationReport.from_attrs`). With ``return_report``, ``(tx, report)``.
 
     Raises
     ------
     ValueError
-        Missing columns (listing those present), an empty source, or invalid values
-        (naming the column, the count and examples).
+        Missing columns (listing those present), an empty source, a file that is not text,
+        an unknown sheet, dates that could be read day-first or month-first, or invalid
+        values (naming the column, the count and examples).
+
+    Notes
+    -----
+    When the environment variable ``RETENTION_CACHE_DIR`` names a folder (``retention
+    report`` sets it for the reports of a batch), the loaded log of a file is kept there as
+    Parquet, and a later load of the same, unchanged file with the same options reads it
+    back instead of parsing and validating the file again. ``return_report=True`` always
+    reads the file (the excluded rows are not cached).
 
     Examples
     --------
@@ -310,17 +935,43 @@ def load_transactions(
     1
     >>> print(ValidationReport.from_attrs(tx))
     DataFrame: 3 rows read, 3 kept
+      dates ISO8601 (detected: date_format)
       kept total: 1 rows negative (refunds or returns) (e.g. -5.0)
     """
+    options = {k: v for k, v in locals().items() if k not in ("source", "return_report")}
+    cache = None if return_report else cache_file(source, options)
+    if cache is not None and cache.is_file():
+        try:
+            tx = pd.read_parquet(cache)
+        except Exception:  # an unreadable cache entry is read again from the source
+            cache.unlink(missing_ok=True)
+        else:
+            excluded = tx.attrs.get("validation", {}).get("excluded", [])
+            if excluded:
+                warnings.warn(
+                    f"{source}: excluded {tx.attrs['validation']['rows_excluded']:,} invalid "
+                    "rows (" + "; ".join(str(Finding.from_dict(f)) for f in excluded)
+                    + "); see tx.attrs['validation'], or pass return_report=True for the rows.",
+                    stacklevel=2,
+                )
+            return tx
     mapping = {customer: "customer_id", date: "order_date", amount: "revenue"}
     if order is not None:
         mapping[order] = "order_id"
     if isinstance(source, pd.DataFrame):
-        raw, name = source, "DataFrame"
+        raw, name, dialect = source, "DataFrame", {}
     else:
         name = str(source)
-        text_columns = [customer, date] + ([order] if order is not None else [])
-        raw = _read(source, read_kwargs, text_columns)
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"No transaction file at {str(path)!r}.")
+        raw, dialect = _read_file(
+            path, sep=sep, decimal=decimal, thousands=thousands, encoding=encoding,
+            sheet=sheet, amount=amount,
+            text_columns=[customer] + ([order] if order is not None else []), date=date,
+            read_kwargs=read_kwargs,
+        )
+    dialect.setdefault("detected", [])
 
     require_columns(raw, what=name, customer=customer, date=date, amount=amount, order=order)
     clash = [c for c in raw.columns if c in mapping.values() and c not in mapping]
@@ -332,49 +983,57 @@ def load_transactions(
     if len(raw) == 0:
         raise ValueError(f"{name} has no rows: no transactions to load.")
 
+    # copy-on-write: renaming and selecting share the source's data; the canonical columns
+    # are replaced by new arrays below, so the source is never modified
     tx = raw.rename(columns=mapping)
     tx = tx[
         [c for c in CANONICAL if c in tx.columns] + [c for c in tx.columns if c not in CANONICAL]
     ]
 
-    bad: dict[str, tuple[str, pd.Series]] = {}
-    no_customer = tx["customer_id"].isna()
-    if tx["customer_id"].dtype == object or pd.api.types.is_string_dtype(tx["customer_id"]):
-        no_customer |= tx["customer_id"].astype("string").str.strip().eq("").fillna(False)
-    bad[customer] = ("with a missing customer id", no_customer)
+    bad: dict[str, tuple[str, np.ndarray]] = {}
+    bad[customer] = ("with a missing customer id", _missing_ids(tx["customer_id"]))
 
-    dates = tx["order_date"]
-    if date_format is not None and pd.api.types.is_numeric_dtype(dates):
-        dates = dates.astype("string")  # 19970101 with format "%Y%m%d"
-    dates = pd.to_datetime(dates, errors="coerce", format=date_format)
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_convert(None)
-    in_range = dates.between(pd.Timestamp.min, pd.Timestamp.max)  # what datetime64[ns] holds
-    bad[date] = ("with a missing, unparseable or out-of-range date", ~in_range)
-    tx["order_date"] = dates.where(in_range).astype("datetime64[ns]")
+    dates, date_info = _date_column(tx["order_date"], date, date_format, dayfirst)
+    if date_info:
+        dialect["date_format"] = date_info.get("date_format")
+        dialect["dayfirst"] = date_info.get("dayfirst")
+        if date_info.get("detected") and date_info.get("date_format"):
+            dialect["detected"].append("date_format")
+    bad[date] = ("with a missing, unparseable or out-of-range date", np.isnat(dates))
+    _replace(tx, "order_date", dates)
 
-    values = pd.to_numeric(tx["revenue"], errors="coerce").astype("float64")
-    bad[amount] = ("with a missing or non-numeric amount", values.isna())
-    tx["revenue"] = values
+    values, amount_info = _amount_column(
+        tx["revenue"], decimal if decimal is not None else dialect.get("decimal"),
+        thousands if thousands is not None else dialect.get("thousands"),
+    )
+    if amount_info:
+        for key in ("decimal", "thousands"):
+            if key in amount_info["detected"] and key not in dialect["detected"]:
+                dialect["detected"].append(key)
+            dialect[key] = amount_info[key]
+    bad[amount] = ("with a missing or non-numeric amount", np.isnan(values))
+    _replace(tx, "revenue", values)
 
     findings = []
+    invalid = np.zeros(len(tx), dtype=bool)
     for column, (problem, mask) in bad.items():
         if mask.any():
             findings.append(
                 Finding(column, problem, int(mask.sum()), tuple(examples(raw[column], mask, True)))
             )
-    invalid = pd.Series(False, index=tx.index)
-    for _, mask in bad.values():
-        invalid |= mask
+            invalid |= mask
     if findings and not drop_invalid:
         details = "; ".join(map(str, findings))
         raise ValueError(
             f"{name}: {int(invalid.sum()):,} of {len(tx):,} rows cannot be used. {details}. "
             "Fix the data, or pass drop_invalid=True to exclude these rows (they are reported)."
         )
-    excluded_rows = raw.loc[invalid.values]
+    excluded_rows = raw.iloc[np.flatnonzero(invalid)] if findings else raw.iloc[:0]
+    if raw is not source and isinstance(excluded_rows[date].dtype, pd.CategoricalDtype):
+        # dates read as a dictionary of their text: the excluded rows show the text
+        excluded_rows = excluded_rows.assign(**{date: excluded_rows[date].astype("str")})
     if findings:
-        tx = tx.loc[~invalid.values]
+        tx = tx.iloc[np.flatnonzero(~invalid)]
         warnings.warn(
             f"{name}: excluded {len(excluded_rows):,} invalid rows ("
             + "; ".join(map(str, findings))
@@ -383,19 +1042,17 @@ def load_transactions(
         )
         if tx.empty:
             raise ValueError(f"{name}: every row was invalid; nothing left to load.")
+    rows_read = len(raw)
+    del raw
 
     cutoff = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
-    notes = [
-        Finding(
-            amount,
-            "negative (refunds or returns)",
-            int(m.sum()),
-            tuple(examples(tx["revenue"], m, distinct=True)),
-        )
-        for m in [tx["revenue"] < 0]
-        if m.any()
-    ]
-    dup = tx.duplicated(keep="first")
+    revenue = tx["revenue"].to_numpy()
+    notes = []
+    negative = revenue < 0
+    if negative.any():
+        notes.append(Finding(amount, "negative (refunds or returns)", int(negative.sum()),
+                             tuple(examples(revenue, negative, distinct=True))))
+    dup = duplicated_rows(tx, key=[c for c in CANONICAL if c in tx.columns])
     if dup.any():
         notes.append(
             Finding(
@@ -405,24 +1062,25 @@ def load_transactions(
                 tuple(examples(tx.index, dup, distinct=True)),
             )
         )
-    future = tx["order_date"] > cutoff
+    order_dates = tx["order_date"].to_numpy()
+    future = order_dates > np.datetime64(cutoff.to_datetime64(), "ns")
     if future.any():
+        shown = pd.DatetimeIndex(order_dates[future][:1000]).strftime("%Y-%m-%d")
         notes.append(
-            Finding(
-                date,
-                f"dated after {cutoff:%Y-%m-%d}",
-                int(future.sum()),
-                tuple(examples(tx["order_date"].dt.strftime("%Y-%m-%d"), future, distinct=True)),
-            )
+            Finding(date, f"dated after {cutoff:%Y-%m-%d}", int(future.sum()),
+                    tuple(examples(shown, distinct=True)))
         )
 
     report = ValidationReport(
         source=name,
-        rows_read=len(raw),
+        rows_read=rows_read,
         rows_kept=len(tx),
         excluded=findings,
         excluded_rows=excluded_rows,
         notes=notes,
+        dialect={k: v for k, v in dialect.items()},
     )
     tx.attrs = {"validation": report.to_dict()}
+    if cache is not None:
+        write_cache(tx, cache)
     return (tx, report) if return_report else tx

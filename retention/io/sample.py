@@ -33,6 +33,7 @@ Run as a module to write a CSV file::
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -322,6 +323,34 @@ def _format_ids(numbers: np.ndarray, prefix: int | np.ndarray, min_digits: int) 
 
 def _labels(names: Sequence[str], codes: np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(names, dtype=object)[codes], dtype="str")
+
+
+#: Arguments of the bundled ``data/sample_transactions.csv``.
+SAMPLE_ARGUMENTS = {"n_customers": 3000, "seed": 42}
+
+
+def sample_path() -> Path:
+    """Path of the bundled sample log, ``data/sample_transactions.csv``, from any directory.
+
+    In a source checkout this is the file in the repository's ``data/`` folder. Where the
+    package is installed without it, the same log is generated once
+    (:data:`SAMPLE_ARGUMENTS`) into the user's cache folder.
+
+    Examples
+    --------
+    >>> sample_path().name
+    'sample_transactions.csv'
+    """
+    bundled = Path(__file__).resolve().parents[2] / "data" / "sample_transactions.csv"
+    if bundled.is_file():
+        return bundled
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "retention"
+    path = cache / "sample_transactions.csv"
+    if not path.is_file():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        _write_csv(sample_transactions(**SAMPLE_ARGUMENTS), tmp)
+        tmp.replace(path)
+    return path
 
 
 # --------------------------------------------------------------------------- command line

@@ -12,16 +12,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib.axes import Axes
-from matplotlib.cbook import normalize_kwargs
-from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter, StrMethodFormatter
 
 from retention.checks import as_list, numeric_columns, require_columns
 from retention.metrics.cohorts import (
@@ -32,6 +26,11 @@ from retention.metrics.cohorts import (
     split_summary_rows,
 )
 from retention.periods import period_label
+
+if TYPE_CHECKING:  # matplotlib and seaborn are imported by the functions that draw
+    from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, PercentFormatter, StrMethodFormatter
 
 __all__ = [
     "plot_cohort_heatmap",
@@ -61,11 +60,15 @@ _COHORT_TABLE_HINT = "Build it with retention.cohort_table."
 
 def percent_formatter(decimals: int = 0) -> PercentFormatter:
     """Tick formatter showing fractions as percentages (0.4 -> ``"40%"``)."""
+    from matplotlib.ticker import PercentFormatter
+
     return PercentFormatter(xmax=1.0, decimals=decimals)
 
 
 def number_formatter(fmt: str = ",.0f") -> FuncFormatter:
     """Tick formatter for plain quantities (counts, currency) with thousands separators."""
+    from matplotlib.ticker import FuncFormatter
+
     return FuncFormatter(lambda x, _pos: format(x, fmt))
 
 
@@ -76,12 +79,16 @@ def tick_formatter(fmt: str) -> PercentFormatter | StrMethodFormatter:
         return percent_formatter(int(match.group(1)))
     if fmt.endswith("%"):
         return percent_formatter(0)
+    from matplotlib.ticker import StrMethodFormatter
+
     return StrMethodFormatter("{x:" + fmt + "}")
 
 
 def new_axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 5.0)) -> Axes:
     """Return ``ax``, or the Axes of a new figure of ``figsize`` when it is None."""
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _fig, ax = plt.subplots(figsize=figsize)
     return ax
 
@@ -165,6 +172,11 @@ def _draw_cohort_lines(
     Lines are labelled with the cohort label; the legend shows the oldest and newest
     cohorts (to read the colour order), highlighted cohorts and the average.
     """
+    import seaborn as sns
+    from matplotlib.cbook import normalize_kwargs
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
     kwargs = normalize_kwargs(kwargs, Line2D)
     labels = [period_label(c) for c in matrix.index]
     wanted = as_list(highlight)
@@ -344,6 +356,8 @@ def plot_cohort_heatmap(
     plot_data = pd.DataFrame(
         values.to_numpy(), index=row_labels, columns=[period_label(c) for c in values.columns]
     )
+    import seaborn as sns
+
     sns.heatmap(
         plot_data,
         ax=ax,
@@ -585,7 +599,12 @@ def plot_layer_cake(
     ax = new_axes(ax, (10.0, 5.0))
     cohorts = [period_label(c) for c in table.columns]
     x = np.arange(len(table))
-    colors = kwargs.pop("colors", sns.color_palette(COHORT_PALETTE + "_r", n_colors=len(cohorts)))
+    if "colors" in kwargs:
+        colors = kwargs.pop("colors")
+    else:
+        import seaborn as sns
+
+        colors = sns.color_palette(COHORT_PALETTE + "_r", n_colors=len(cohorts))
     kwargs.setdefault("edgecolor", "white")
     kwargs.setdefault("linewidth", 0.3)
     layers = ax.stackplot(x, table.to_numpy().T, labels=cohorts, colors=colors, **kwargs)
@@ -612,6 +631,8 @@ def plot_layer_cake(
     fontsize = ax.get_xticklabels()[0].get_fontsize()
     label_inches = sum(len(t) + 1 for t in tick_labels) * 0.58 * fontsize / 72
     if label_inches > axes_inches:
+        import matplotlib.pyplot as plt
+
         ax.tick_params(axis="x", rotation=45)
         plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
     if len(x) > 1:

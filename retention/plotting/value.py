@@ -10,13 +10,10 @@ returns the Axes. Shares are fractions in the data and percentages on the axes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib.axes import Axes
 
 from retention.checks import require_columns
 from retention.metrics.value import concentration_curve, top_share
@@ -30,6 +27,9 @@ from retention.plotting.cohorts import (
     percent_formatter,
     tick_formatter,
 )
+
+if TYPE_CHECKING:  # matplotlib and seaborn are imported by the functions that draw
+    from matplotlib.axes import Axes
 
 __all__ = [
     "plot_calibration_vs_holdout",
@@ -233,6 +233,8 @@ def plot_frequency_recency_matrix(
     kwargs.setdefault("vmin", 0)
     if alive:
         kwargs.setdefault("vmax", 1)
+    import seaborn as sns
+
     sns.heatmap(plot_data, ax=ax, annot=annot, fmt=fmt, cmap=cmap,
                 mask=plot_data.isna().to_numpy(), cbar_kws=cbar_kws, **kwargs)
     ax.tick_params(axis="y", rotation=0)
@@ -310,6 +312,8 @@ def plot_cumulative_transactions(
     ax.set_ylabel(f"Repeat transactions per {interval}" if incremental
                   else "Cumulative repeat transactions")
     ax.set_xlabel("")
+    import matplotlib.dates as mdates
+
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -336,6 +340,8 @@ def _bars(
     kwargs: dict[str, Any],
 ) -> None:
     """Bars (grouped when several columns) with value labels; percent axis for ``%`` formats."""
+    import seaborn as sns
+
     x = np.arange(len(labels))
     width = 0.8 / len(columns)
     palette = sns.color_palette("crest", n_colors=max(len(columns), 2))

@@ -7,6 +7,7 @@ A YAML list of reports, or a mapping with ``defaults`` and ``reports``:
 
 .. code-block:: yaml
 
+    data: {path: data/orders.csv, customer: client_id, date: day, amount: total}
     defaults:
       notebook: notebooks/cohort_retention_report.ipynb   # or notebooks: [...]
       parameters: {freq: M}
@@ -17,8 +18,11 @@ A YAML list of reports, or a mapping with ``defaults`` and ``reports``:
       - by: channel                 # one report per channel, plus the total
         notebook: notebooks/clv_breakdown_report.ipynb
 
-Each report entry takes ``notebook``, ``name``, ``parameters`` and ``by``; ``defaults``
-takes ``notebook`` or ``notebooks``, ``parameters`` and ``by``. Any other key is an error.
+Each report entry takes ``notebook``, ``name``, ``parameters``, ``by`` and ``data``;
+``defaults`` takes ``notebook`` or ``notebooks``, ``parameters`` and ``by``; a top-level
+``data`` section is the data spec of every report (:mod:`retention.reports.spec`: ``path``,
+``customer``, ``date``, ``amount``, ``order``, ``sep``, ``decimal`` ...). Parameters go to
+each notebook that declares them. Any other key is an error.
 Relative notebook paths, and relative values of ``*_path``/``*_file``/``*_dir``
 parameters, are relative to the config file. A mapping without ``reports`` is one report.
 """
@@ -43,6 +47,7 @@ from pydantic import (
 )
 
 from retention.reports.parameters import ReportError, dates_as_text, describe_value, resolve_paths
+from retention.reports.spec import DataSpec
 
 __all__ = ["ReportConfig", "ReportDefaults", "ReportEntry", "load_config"]
 
@@ -78,6 +83,12 @@ def _parameters_from_the_file(value: dict[str, Any], info: ValidationInfo) -> di
     return resolve_paths(dates_as_text(value), _base(info))
 
 
+def _spec_from_the_file(spec: DataSpec, info: ValidationInfo) -> DataSpec:
+    return spec.resolved(_base(info))
+
+
+#: A data spec; a relative path is from the file.
+Data = Annotated[DataSpec, AfterValidator(_spec_from_the_file)]
 #: A name or a column name: text (a number is taken as its text).
 Text = Annotated[StrictStr, BeforeValidator(_number_as_text)]
 #: A notebook path, relative to the config file.
@@ -114,6 +125,8 @@ class ReportEntry(_Section):
         Values for this entry; they override the defaults'.
     by : str or None
         Segment column.
+    data : DataSpec
+        The data this entry reads, where it differs from the config's ``data``.
 
     Examples
     --------
@@ -125,6 +138,7 @@ class ReportEntry(_Section):
     name: Text | None = None
     parameters: Parameters = {}
     by: Text | None = None
+    data: Data = DataSpec()
 
 
 class ReportDefaults(_Section):
@@ -171,6 +185,8 @@ class ReportConfig(_Section):
 
     Attributes
     ----------
+    data : DataSpec
+        The data every report reads (:mod:`retention.reports.spec`).
     defaults : ReportDefaults
         What every entry gets unless it says otherwise.
     reports : list of ReportEntry
@@ -183,6 +199,7 @@ class ReportConfig(_Section):
     [('weekly', None), (None, 'channel')]
     """
 
+    data: Data = DataSpec()
     defaults: ReportDefaults = Field(default_factory=ReportDefaults)
     reports: Annotated[list[ReportEntry], BeforeValidator(_one_report)] = Field(
         default_factory=lambda: [ReportEntry()]
@@ -221,7 +238,9 @@ def _at(loc: Sequence[int | str]) -> str:
 
 def _fields(loc: Sequence[int | str]) -> list[str]:
     section: type[BaseModel] = ReportConfig
-    if loc:
+    if "data" in loc:
+        section = DataSpec
+    elif loc:
         section = ReportDefaults if loc[0] == "defaults" else ReportEntry
     return sorted(section.model_fields)
 
@@ -276,7 +295,7 @@ def load_config(path: str | os.PathLike[str]) -> ReportConfig:
     >>> load_config(cfg)
     Traceback (most recent call last):
     ...
-    retention.reports.parameters.ReportError: jobs.yml: report 1: unknown key(s) 'parameter' (expected by, name, notebook, parameters)
+    retention.reports.parameters.ReportError: jobs.yml: report 1: unknown key(s) 'parameter' (expected by, data, name, notebook, parameters)
     """  # noqa: E501
     import yaml
 

@@ -32,6 +32,7 @@ __all__ = [
     "cohort_highlights",
     "describe_clv",
     "describe_cohorts",
+    "describe_validation",
     "html_table",
     "html_text",
     "markdown_text",
@@ -147,6 +148,33 @@ def html_table(table: pd.DataFrame | pd.Series) -> Styler:
     content = pd.util.hash_pandas_object(out.astype(str), index=True).to_numpy()
     digest = hashlib.sha1(content.tobytes() + repr(list(out.columns)).encode()).hexdigest()
     return out.style.set_uuid(digest[:8])
+
+
+def describe_validation(report: Any) -> str:
+    r"""What the loader read, as Markdown: the file's name (not its folder), the rows read and
+    kept, and how the file was read (separator, decimal mark, encoding, date order).
+
+    Parameters
+    ----------
+    report : ValidationReport
+        :meth:`retention.ValidationReport.from_attrs` of the loaded frame.
+
+    Examples
+    --------
+    >>> from retention.io.load import ValidationReport
+    >>> report = ValidationReport("/data/eu_orders.csv", 120, 118, dialect={
+    ...     "sep": ";", "decimal": ",", "encoding": "cp1251", "detected": ["sep", "decimal"]})
+    >>> print(describe_validation(report))
+    eu\_orders\.csv\: 120 rows read, 118 kept; read as &#x27;;&#x27;\-separated, decimal &#x27;,&#x27;, cp1251 \(detected\: sep, decimal\)\.
+    """  # noqa: E501
+    from pathlib import PurePath
+
+    from retention.io.load import describe_dialect
+
+    name = report.source if report.source == "DataFrame" else PurePath(report.source).name
+    how = describe_dialect(getattr(report, "dialect", None) or {})
+    text = f"{name}: {report.rows_read:,} rows read, {report.rows_kept:,} kept"
+    return markdown_text(text + (f"; {how}" if how else "") + ".")
 
 
 def report_heading(

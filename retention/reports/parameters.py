@@ -10,8 +10,9 @@ A report notebook has a cell tagged ``parameters`` with typed, commented default
     segment_column: str | None = None  # column that defines the segment (set by --by)
     segment_value: str | None = None  # segment to report on; None = every row
 
-Declarations are read with :func:`papermill.inspect_notebook`, completed by a parse of
-the cell for the forms papermill skips (it does not understand ``str | None``).
+Declarations are read from the notebook's JSON by a parse of the cell (every top-level
+assignment, annotated or not, with its trailing comment as help), without starting
+papermill or nbformat.
 
 Each annotation becomes a :class:`pydantic.TypeAdapter` (:func:`type_adapter`). Supported:
 ``str``, ``int``, ``float`` (an ``int`` is accepted and passed as ``float``), ``bool``,
@@ -55,6 +56,7 @@ from pydantic import (
 from pydantic_core import PydanticSerializationError
 
 __all__ = [
+    "NONE_TEXTS",
     "PATH_SUFFIXES",
     "CommandLineValue",
     "NotebookInfo",
@@ -70,6 +72,9 @@ __all__ = [
     "validate_parameters",
     "value_matches",
 ]
+
+#: Texts that mean ``None`` for a parameter that accepts ``None`` (``-p breakdown None``).
+NONE_TEXTS = ("none", "null", "~")
 
 #: Parameters whose names end like this hold paths (made absolute by :func:`resolve_paths`).
 PATH_SUFFIXES = ("_path", "_file", "_dir", "_directory")
@@ -167,18 +172,15 @@ def quiet_papermill() -> Iterator[None]:
 
 
 def _cell_definitions(source: str) -> list[NotebookParameter]:
-    """Parse top-level assignments of a parameters cell (annotated or not)."""
+    """Parse top-level assignments of a parameters cell (annotated or not), with the trailing
+    comment as help; IPython magics and shell lines are skipped."""
+    lines = [
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    ]
     try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        source = TransformerManager().transform_cell(source)  # %magics -> Python
-    except Exception:  # pragma: no cover - IPython is always there with ipykernel
-        pass
-    try:
-        tree = ast.parse(source)
+        tree = ast.parse("\n".join(lines))
     except SyntaxError:
         return []
-    lines = source.splitlines()
     found = []
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
@@ -200,34 +202,19 @@ def _cell_definitions(source: str) -> list[NotebookParameter]:
 
 @lru_cache(maxsize=64)
 def _inspect_cached(path: Path, mtime: float) -> NotebookInfo:
-    import nbformat
-    import papermill
+    import json
 
-    nb = nbformat.read(path, as_version=4)
-    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = [
+        c for c in nb.get("cells", [])
+        if c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name")
     if not cells:
         return NotebookInfo(path, {}, False, kernel)
-    with quiet_papermill():
-        inspected = papermill.inspect_notebook(str(path))
-    from_papermill = {}
-    for p in inspected.values():
-        type_name = p["inferred_type_name"]
-        from_papermill[p["name"]] = NotebookParameter(
-            p["name"], None if type_name == "None" else type_name, p["default"], p["help"]
-        )
-    # papermill's line pattern skips `x: str | None = None` and lines with a second '='
-    # (even in the comment); the AST finds every assignment, with the exact annotation.
-    params: dict[str, NotebookParameter] = {}
-    for p in _cell_definitions(cells[0].source):
-        pm_param = from_papermill.get(p.name)
-        if pm_param is not None:
-            p = NotebookParameter(
-                p.name, p.type_name or pm_param.type_name, p.default, pm_param.help or p.help
-            )
-        params[p.name] = p
-    for name, p in from_papermill.items():
-        params.setdefault(name, p)
+    source = cells[0]["source"]
+    source = "".join(source) if isinstance(source, list) else source
+    params = {p.name: p for p in _cell_definitions(source)}
     return NotebookInfo(path, params, True, kernel)
 
 
@@ -506,6 +493,8 @@ def validate_parameters(
     Every name must be declared in the notebook's ``parameters`` cell and every value
     must fit the declared annotation (see :func:`type_adapter`; an ``int`` given for a
     ``float`` is passed as ``float``). :class:`CommandLineValue` items are parsed here.
+    ``None``, ``none`` and ``null`` (:data:`NONE_TEXTS`) mean ``None`` for a parameter
+    that accepts ``None``.
 
     Parameters
     ----------
@@ -552,6 +541,14 @@ def validate_parameters(
         type_name = declared[name].type_name
         adapter = type_adapter(type_name)
         value = raw.parsed if isinstance(raw, CommandLineValue) else dates_as_text(raw)
+        text = raw.text if isinstance(raw, CommandLineValue) else value
+        if (
+            isinstance(text, str)
+            and text.strip().lower() in NONE_TEXTS
+            and value_matches(None, type_name)
+        ):
+            result[name] = None  # None, none, null: None wherever None is allowed
+            continue
         try:
             result[name] = _validated(value, adapter)
             continue

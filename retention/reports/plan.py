@@ -4,19 +4,24 @@ safe, unique report names and the segment values that ``by`` splits on.
 How reports are planned
 -----------------------
 - Notebooks: the ones given, or every ``notebooks/*_report.ipynb``.
+- Data: one data spec (:mod:`retention.reports.spec`: file, column mapping, dialect) for
+  every notebook, from ``--data ...`` or a config's ``data`` section; each notebook must
+  declare its parameters.
 - Parameters: the notebook's defaults, then a YAML config's ``defaults`` and report
-  entries (:mod:`retention.reports.config`), then ``-p NAME VALUE`` options, each value
-  checked against the notebook's declaration (:mod:`retention.reports.parameters`).
-- Paths: a relative path given for a parameter whose name ends in ``_path``, ``_file``
-  or ``_dir`` is taken relative to where you run the command (or to the config file),
-  and passed on as an absolute path. The notebook's own defaults are relative to the
-  notebook's folder, which is the working directory the notebook runs in.
+  entries (:mod:`retention.reports.config`), then ``-p NAME VALUE`` options. Each goes to
+  every notebook of the entry that declares it (a name none declares is an error) and is
+  checked against the declaration (:mod:`retention.reports.parameters`).
+- Paths: a relative path given for the data or for a parameter whose name ends in
+  ``_path``, ``_file`` or ``_dir`` is taken relative to where you run the command (or to
+  the config file), and passed on as an absolute path.
+- Checks: before anything runs, the data file of every report must exist, be readable and
+  have the mapped columns (and the ``by`` and ``breakdown`` columns), and ``by`` may make at
+  most ``max_segments`` (50) segment reports.
 - ``by=COLUMN`` (``--by``): one report per distinct value of that column of the data
-  file (the ``data_path`` parameter; CSV, Parquet or Excel), plus the total. The notebook
-  gets ``segment_column`` and ``segment_value``; the value is passed as a **string**
-  (``str(value)``) and is ``None`` for the total, so a notebook filters with
-  ``tx[tx[segment_column].astype(str) == segment_value]``. Rows without a value are in
-  the total only (a warning says how many).
+  file, plus the total. The notebook gets ``segment_column`` and ``segment_value``; the
+  value is passed as a **string** (``str(value)``) and is ``None`` for the total, so a
+  notebook filters with ``tx[tx[segment_column].astype(str) == segment_value]``. Rows
+  without a value are in the total only (a warning says how many).
 - Report names are file names: segment values are made safe with :func:`slugify`
   (the original value is kept as the report's label).
 """
@@ -40,6 +45,7 @@ from retention.reports.parameters import (
     resolve_paths,
     validate_parameters,
 )
+from retention.reports.spec import SPEC_PARAMETERS, DataSpec
 
 __all__ = [
     "DEFAULT_NAME",
@@ -47,7 +53,10 @@ __all__ = [
     "REPORT_SUFFIX",
     "TOTAL_NAME",
     "ReportJob",
+    "MAX_SEGMENTS",
+    "check_data",
     "find_report_notebooks",
+    "job_spec",
     "plan_reports",
     "segment_values",
     "slugify",
@@ -160,11 +169,15 @@ def find_report_notebooks(directory: str | os.PathLike[str] = NOTEBOOK_DIR) -> l
     return sorted(p for p in folder.glob(f"*{REPORT_SUFFIX}") if p.is_file())
 
 
-def segment_values(data_path: str | os.PathLike[str], column: str) -> list[str]:
+def segment_values(
+    data_path: str | os.PathLike[str], column: str, **dialect: Any
+) -> list[str]:
     """Return the distinct values of one column of a data file, as strings, sorted.
 
     Reads only that column (CSV, TSV, Parquet or Excel; ``.gz``/``.zip``/``.bz2``/``.xz``
-    compressed CSV too). Missing values are left out, with a warning giving their count.
+    compressed CSV too), in the file's dialect (detected, or ``sep=``, ``encoding=``,
+    ``sheet=`` ... as :func:`retention.load_transactions` takes them). Missing values are
+    left out, with a warning giving their count.
 
     Parameters
     ----------
@@ -172,6 +185,8 @@ def segment_values(data_path: str | os.PathLike[str], column: str) -> list[str]:
         The data file.
     column : str
         The segment column.
+    **dialect
+        ``sep``, ``decimal``, ``thousands``, ``encoding``, ``sheet``: how to read the file.
 
     Returns
     -------
@@ -187,7 +202,7 @@ def segment_values(data_path: str | os.PathLike[str], column: str) -> list[str]:
     --------
     >>> import pathlib, tempfile
     >>> csv = pathlib.Path(tempfile.mkdtemp()) / "tx.csv"
-    >>> _ = csv.write_text("customer_id,channel\\n1,web\\n2,store\\n3,web\\n")
+    >>> _ = csv.write_text("customer_id;channel\\n1;web\\n2;store\\n3;web\\n")
     >>> segment_values(csv, "channel")
     ['store', 'web']
     """
@@ -201,7 +216,7 @@ def segment_values(data_path: str | os.PathLike[str], column: str) -> list[str]:
             f"Data file not found: {data_path} (needed to list the {column!r} values)"
         )
     try:
-        series = read_table(path, columns=[column])[column]
+        series = read_table(path, columns=[column], **dialect)[column]
     except Exception as exc:  # any reader error becomes a report-planning error
         raise ReportError(f"Cannot list the {column!r} values: {exc}") from exc
     missing = int(series.isna().sum())
@@ -220,40 +235,86 @@ def segment_values(data_path: str | os.PathLike[str], column: str) -> list[str]:
     return [str(v.item() if hasattr(v, "item") else v) for v in unique]
 
 
-def _data_path_for(info: NotebookInfo, parameters: Mapping[str, Any]) -> Path:
-    if "data_path" in parameters:
-        value = parameters["data_path"]
-        if not isinstance(value, str):
-            raise ReportError(f"{info.path.name}: 'data_path' must be a path to use --by")
-        return Path(value)
-    declared = info.parameters.get("data_path")
-    if declared is None:
-        raise ReportError(
-            f"{info.path.name}: --by needs a 'data_path' parameter to read the segment "
-            "values from, and the notebook declares none"
-        )
+def _defaults(info: NotebookInfo) -> dict[str, Any]:
+    """The notebook's literal defaults."""
+    values = {}
+    for name, declared in info.parameters.items():
+        try:
+            values[name] = declared.default_value()
+        except (ValueError, SyntaxError):
+            continue
+    return values
+
+
+def job_spec(info: NotebookInfo, parameters: Mapping[str, Any]) -> DataSpec:
+    """The data spec a report runs with: its parameters over the notebook's defaults, with
+    the bundled sample for a ``data_path`` of ``None``."""
+    from retention.io.sample import sample_path
+
+    values = {**_defaults(info), **parameters}
+    given = {f: values.get(p) for f, p in SPEC_PARAMETERS.items()}
+    if not isinstance(given["path"], str):
+        given["path"] = str(sample_path())
+    elif not Path(given["path"]).is_absolute():
+        given["path"] = str(info.path.parent / given["path"])  # the notebook runs in its folder
+    return DataSpec.model_validate({k: v for k, v in given.items() if v is not None})
+
+
+def check_data(spec: DataSpec, columns: Mapping[str, str] | None = None) -> None:
+    """Check, before any report runs, that the data file exists, can be read and has the
+    mapped columns, and the ``columns`` other options name (role -> column, e.g.
+    ``{"--by": "channel"}``).
+
+    Raises
+    ------
+    ReportError
+        Naming the file and what is wrong: missing, unreadable, or the missing columns
+        (with the near matches and the columns present).
+    """
+    import difflib
+
+    from retention.io.load import read_header
+
+    path = Path(spec.path or "")
+    if not path.is_file():
+        raise ReportError(f"Data file not found: {path}")
+    if not os.access(path, os.R_OK):
+        raise ReportError(f"Data file not readable (permission denied): {path}")
     try:
-        default = declared.default_value()
-    except (ValueError, SyntaxError):
-        default = None
-    if not isinstance(default, str):
-        raise ReportError(
-            f"{info.path.name}: the default data_path ({declared.default}) is not a literal "
-            "path; pass -p data_path FILE to use --by"
-        )
-    return info.path.parent / default  # the notebook runs in its own folder
+        present = read_header(path, **spec.load_options())
+    except Exception as exc:  # a reader error becomes a planning error naming the file
+        raise ReportError(f"Cannot read the data file {path}: {exc}") from exc
+    wanted = {f"{k} column": v for k, v in spec.columns().items()} | dict(columns or {})
+    missing = {role: c for role, c in wanted.items() if c not in present}
+    if not missing:
+        return
+    close = [m for c in missing.values() for m in difflib.get_close_matches(c, present, n=1)]
+    raise ReportError(
+        f"{path.name} has no column "
+        + ", ".join(f"{c!r} ({role})" for role, c in missing.items())
+        + "."
+        + (f" Did you mean {', '.join(map(repr, close))}?" if close else "")
+        + f" Its columns: {', '.join(map(repr, present))}."
+        + " Map yours with --customer/--date/--amount/--order."
+    )
+
+
+#: Most segments ``--by`` makes without ``max_segments``.
+MAX_SEGMENTS = 50
 
 
 def plan_reports(
     notebooks: Sequence[str | os.PathLike[str]] | None = None,
     parameters: Mapping[str, Any] | None = None,
     *,
+    data: DataSpec | Mapping[str, Any] | None = None,
     by: str | None = None,
     config: str | os.PathLike[str] | None = None,
     name: str | None = None,
     notebook_dir: str | os.PathLike[str] = NOTEBOOK_DIR,
+    max_segments: int = MAX_SEGMENTS,
 ) -> list[ReportJob]:
-    """Plan the reports to produce and validate all their parameters, running nothing.
+    """Plan the reports to produce and check all their parameters and data, running nothing.
 
     Parameters
     ----------
@@ -261,9 +322,14 @@ def plan_reports(
         Notebooks to run; default: every ``*_report.ipynb`` in ``notebook_dir``. With a
         config, used for the entries that name no notebook.
     parameters : mapping, optional
-        Values for every report; they override the config. Values may be
+        Values that override the config. Each goes to every notebook that declares it; one
+        that none of the notebooks declares is an error. Values may be
         :class:`~retention.reports.parameters.CommandLineValue` (command-line text). Relative
         ``*_path``/``*_file``/``*_dir`` values are relative to the current directory.
+    data : DataSpec or mapping, optional
+        The data spec of every report (:mod:`retention.reports.spec`), over the config's;
+        every notebook must declare its parameters. A relative path is relative to the
+        current directory.
     by : str, optional
         Segment column: one report per distinct value, plus the total.
     config : path, optional
@@ -272,6 +338,8 @@ def plan_reports(
         Report name (or name prefix with ``by``) for the reports that have none.
     notebook_dir : path
         Where to look for report notebooks by default.
+    max_segments : int, default 50
+        Most segment values ``by`` may make reports for.
 
     Returns
     -------
@@ -280,9 +348,10 @@ def plan_reports(
     Raises
     ------
     ReportError
-        For anything that would make a report fail before it starts: missing notebook or
-        data file, unknown parameter, wrong type, duplicate report name, bad config. All
-        problems found are listed.
+        For anything that would make a report fail before it starts: missing notebook,
+        missing or unreadable data file, columns not in the file, unknown parameter, wrong
+        type, duplicate report name, too many segments, bad config. All problems found
+        are listed.
 
     Examples
     --------
@@ -292,6 +361,7 @@ def plan_reports(
     """
     cwd = Path.cwd()
     cli_params = resolve_paths(dict(parameters or {}), cwd)
+    cli_spec = DataSpec.model_validate(data or {}).resolved(cwd)
     given = [Path(n) for n in notebooks] if notebooks else None
 
     def default_notebooks() -> list[Path]:
@@ -305,7 +375,7 @@ def plan_reports(
             )
         return found
 
-    entries: list[tuple[Path, dict[str, Any]]] = []
+    entries: list[tuple[list[Path], dict[str, Any]]] = []
     if config is not None:
         loaded = load_config(config)
         defaults = loaded.defaults
@@ -320,58 +390,135 @@ def plan_reports(
                 "name": report.name if report.name is not None else name,
                 "by": by or report.by or defaults.by,
                 "parameters": {**defaults.parameters, **report.parameters, **cli_params},
+                "spec": loaded.data.merged(report.data).merged(cli_spec),
             }
-            entries.extend((Path(t), merged) for t in targets)
+            entries.append(([Path(t) for t in targets], merged))
     else:
-        for nb in default_notebooks():
-            entries.append((nb, {"name": name, "by": by, "parameters": cli_params}))
+        entries.append(
+            (default_notebooks(), {"name": name, "by": by, "parameters": cli_params,
+                                   "spec": cli_spec})
+        )
 
     jobs: list[ReportJob] = []
     problems: list[str] = []
     taken: dict[str, set[str]] = {}
-    for nb_path, entry in entries:
+    checked: dict[tuple, str | None] = {}
+    for targets, entry in entries:
         try:
-            info = inspect_notebook(nb_path)
-            params = validate_parameters(info.path, entry["parameters"])
-            folder = taken.setdefault(info.path.stem, set())
-            prefix = entry["name"]
-            if entry["by"] is None:
-                label = prefix or DEFAULT_NAME
-                report = slugify(label, fallback=DEFAULT_NAME)
-                if report.casefold() in folder:
-                    raise ReportError(
-                        f"two reports of {info.path.name} would be named {report!r}; "
-                        "give them different names"
-                    )
-                folder.add(report.casefold())
-                jobs.append(ReportJob(info.path, report, label, params))
-                continue
-            column = entry["by"]
-            missing = [p for p in ("segment_column", "segment_value") if p not in info.parameters]
-            if missing:
-                raise ReportError(
-                    f"{info.path.name}: --by needs the notebook to declare "
-                    f"{' and '.join(missing)} in its parameters cell"
-                )
-            values = segment_values(_data_path_for(info, params), column)
-            pre = f"{slugify(prefix)}-" if prefix else ""
-            total_label = f"{prefix} total" if prefix else "Total"
-            for value in [None, *values]:
-                seg = {"segment_column": column, "segment_value": value}
-                job_params = validate_parameters(info.path, {**params, **seg})
-                slug = pre + (TOTAL_NAME if value is None else slugify(value))
-                jobs.append(
-                    ReportJob(
-                        info.path,
-                        _unique(slug, folder),
-                        total_label if value is None else value,
-                        job_params,
-                        column,
-                        value,
-                    )
-                )
+            infos = [inspect_notebook(t) for t in targets]
         except ReportError as exc:
             problems.append(str(exc))
+            continue
+        routed, unrouted = _route(infos, entry["parameters"], entry["spec"])
+        problems.extend(unrouted)
+        for info, given_params in zip(infos, routed, strict=True):
+            try:
+                jobs.extend(
+                    _jobs_for(info, given_params, entry, taken, checked, max_segments)
+                )
+            except ReportError as exc:
+                problems.append(str(exc))
     if problems:
         raise ReportError("\n".join(dict.fromkeys(problems)))
+    return jobs
+
+
+def _route(
+    infos: Sequence[NotebookInfo], parameters: Mapping[str, Any], spec: DataSpec
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The parameters of each notebook (those it declares, plus the whole data spec), and
+    the problems: a parameter none of several notebooks declares, a spec field a notebook
+    lacks. A single notebook gets every parameter: its own check names the unknown ones."""
+    import difflib
+
+    problems = []
+    declared = {n for info in infos for n in info.parameters}
+    if len(infos) > 1:
+        names = ", ".join(info.path.name for info in infos)
+        for p in parameters:
+            if p not in declared:
+                close = difflib.get_close_matches(p, sorted(declared), n=3)
+                hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+                problems.append(f"unknown parameter {p!r}: none of {names} declares it{hint}")
+    spec_params = spec.parameters()
+    for info in infos:
+        lacking = [p for p in spec_params if p not in info.parameters]
+        if lacking:
+            problems.append(
+                f"{info.path.name} does not declare the data-spec parameter(s) "
+                f"{', '.join(map(repr, lacking))} in its parameters cell"
+            )
+    routed = [
+        {**{k: v for k, v in parameters.items() if len(infos) == 1 or k in info.parameters},
+         **spec_params}
+        for info in infos
+    ]
+    return routed, problems
+
+
+def _jobs_for(
+    info: NotebookInfo,
+    given: Mapping[str, Any],
+    entry: Mapping[str, Any],
+    taken: dict[str, set[str]],
+    checked: dict[tuple, str | None],
+    max_segments: int,
+) -> list[ReportJob]:
+    """The reports of one notebook of one entry, after checking its data."""
+    params = validate_parameters(info.path, given)
+    column = entry["by"]
+    spec = job_spec(info, params)
+    asked = {
+        role: c for role, c in (("--by", column), ("breakdown", params.get("breakdown")))
+        if isinstance(c, str)
+    }
+    key = (spec.model_dump_json(), tuple(asked.items()))
+    if key not in checked:
+        check_data(spec, asked)
+        checked[key] = None
+    folder = taken.setdefault(info.path.stem, set())
+    prefix = entry["name"]
+    if column is None:
+        label = prefix or DEFAULT_NAME
+        report = slugify(label, fallback=DEFAULT_NAME)
+        if report.casefold() in folder:
+            raise ReportError(
+                f"two reports of {info.path.name} would be named {report!r}; "
+                "give them different names"
+            )
+        folder.add(report.casefold())
+        return [ReportJob(info.path, report, label, params)]
+    missing = [p for p in ("segment_column", "segment_value") if p not in info.parameters]
+    if missing:
+        raise ReportError(
+            f"{info.path.name}: --by needs the notebook to declare "
+            f"{' and '.join(missing)} in its parameters cell"
+        )
+    dialect = {k: v for k, v in spec.load_options().items()
+               if k in ("sep", "decimal", "thousands", "encoding", "sheet")}
+    values = segment_values(spec.path, column, **dialect)
+    if len(values) > max_segments:
+        raise ReportError(
+            f"--by {column}: {len(values):,} distinct values in {Path(spec.path).name} "
+            f"(e.g. {', '.join(map(repr, values[:3]))}) would make {len(values) + 1:,} "
+            f"reports of {info.path.name}; pass --max-segments {len(values)} to make them "
+            f"all, or choose a column with at most {max_segments} values"
+        )
+    pre = f"{slugify(prefix)}-" if prefix else ""
+    total_label = f"{prefix} total" if prefix else "Total"
+    jobs = []
+    for value in [None, *values]:
+        seg = {"segment_column": column, "segment_value": value}
+        job_params = validate_parameters(info.path, {**params, **seg})
+        slug = pre + (TOTAL_NAME if value is None else slugify(value))
+        jobs.append(
+            ReportJob(
+                info.path,
+                _unique(slug, folder),
+                total_label if value is None else value,
+                job_params,
+                column,
+                value,
+            )
+        )
     return jobs

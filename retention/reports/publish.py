@@ -53,6 +53,7 @@ interrupted run never replaces the last good report.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -258,6 +259,14 @@ def _without_summary_outputs(nb: Any) -> Any:
     return nb
 
 
+@functools.cache
+def _html_exporter() -> Any:
+    """The HTML exporter, created once per process (it keeps no state between notebooks)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+
+
 def export_html(
     nb: Any | str | os.PathLike[str], html_path: str | os.PathLike[str], *, title: str | None = None
 ) -> Path:
@@ -291,15 +300,11 @@ def export_html(
     True
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     if isinstance(nb, str | os.PathLike):
         nb = nbformat.read(os.fspath(nb), as_version=4)
     html_path = Path(html_path)
-    exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-    )
-    body, _ = exporter.from_notebook_node(
+    body, _ = _html_exporter().from_notebook_node(
         _without_summary_outputs(nb), resources={"metadata": {"name": title or html_path.stem}}
     )
     _write_atomic(html_path, body)

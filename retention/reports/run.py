@@ -10,6 +10,7 @@ report with papermill, publishes HTML and writes the index page (see
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retention.io.cache import CACHE_ENV
 from retention.reports.parameters import ReportError, inspect_notebook, quiet_papermill
 from retention.reports.plan import NOTEBOOK_DIR, ReportJob, plan_reports
 from retention.reports.publish import (
@@ -31,6 +33,7 @@ from retention.reports.publish import (
 __all__ = [
     "FALLBACK_KERNEL",
     "ReportResult",
+    "default_jobs",
     "index_entry",
     "resolve_kernel",
     "run_report",
@@ -42,6 +45,16 @@ FALLBACK_KERNEL = "python3"
 
 
 _kernel_specs: Any = None
+
+
+def _kernel_spec_manager() -> Any:
+    """The process's ``KernelSpecManager``, created on first use (it scans the kernel folders)."""
+    global _kernel_specs
+    if _kernel_specs is None:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        _kernel_specs = KernelSpecManager()
+    return _kernel_specs
 
 
 def resolve_kernel(kernel_name: str | None, *, requested: str | None = None) -> str:
@@ -70,22 +83,20 @@ def resolve_kernel(kernel_name: str | None, *, requested: str | None = None) -> 
     >>> resolve_kernel("no-such-kernel")
     'python3'
     """
-    global _kernel_specs
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.kernelspec import NoSuchKernel
 
-    if _kernel_specs is None:
-        _kernel_specs = KernelSpecManager()
+    specs = _kernel_spec_manager()
 
     def exists(name: str) -> bool:
         try:
-            _kernel_specs.get_kernel_spec(name)
+            specs.get_kernel_spec(name)
         except NoSuchKernel:
             return False
         return True
 
     if requested:
         if not exists(requested):
-            known = ", ".join(sorted(_kernel_specs.find_kernel_specs())) or "none"
+            known = ", ".join(sorted(specs.find_kernel_specs())) or "none"
             raise ReportError(f"No kernel named {requested!r} (installed: {known})")
         return requested
     if kernel_name and exists(kernel_name):
@@ -147,7 +158,7 @@ class ReportResult:
 def _kernel_arguments(kernel: str) -> list[str]:
     """Extra kernel arguments: keep ipykernel's start-up warnings out of batch output."""
     try:
-        argv = _kernel_specs.get_kernel_spec(kernel).argv if _kernel_specs else []
+        argv = _kernel_spec_manager().get_kernel_spec(kernel).argv
     except Exception:
         return []
     if any("ipykernel" in str(a) for a in argv):
@@ -226,6 +237,8 @@ def run_report(
                 progress_bar=False,
                 execution_timeout=timeout,
                 extra_arguments=_kernel_arguments(kernel),
+                # the notebook is complete by then: stop its kernel without waiting
+                shutdown_kernel="immediate",
             )
         result.summary = read_summary(nb)
         export_html(nb, html_path, title=f"{job.notebook.stem} · {job.label}")
@@ -286,12 +299,15 @@ def run_reports(
     notebooks: Sequence[str | os.PathLike[str]] | None = None,
     parameters: Mapping[str, Any] | None = None,
     *,
+    data: Mapping[str, Any] | None = None,
     by: str | None = None,
+    max_segments: int | None = None,
     config: str | os.PathLike[str] | None = None,
     name: str | None = None,
     output_dir: str | os.PathLike[str] = "reports",
     kernel: str | None = None,
     timeout: float | None = None,
+    jobs: int | None = None,
     progress: bool | None = None,
     notebook_dir: str | os.PathLike[str] = NOTEBOOK_DIR,
 ) -> list[ReportResult]:
@@ -304,7 +320,7 @@ def run_reports(
 
     Parameters
     ----------
-    notebooks, parameters, by, config, name, notebook_dir
+    notebooks, parameters, data, by, max_segments, config, name, notebook_dir
         What to run; see :func:`plan_reports`.
     output_dir : path, default "reports"
         Where reports go: ``<output_dir>/<notebook stem>/<report name>.html`` and
@@ -314,13 +330,19 @@ def run_reports(
         kernel, or ``python3`` (this interpreter) if that is not installed.
     timeout : float, optional
         Time limit per cell, in seconds.
+    jobs : int, optional
+        How many reports run at the same time, each in its own worker process (with its
+        own kernel); default :func:`default_jobs`, the number of cores this process may
+        use. ``jobs=1`` runs them one after another in this process. Never more workers
+        than reports.
     progress : bool, optional
-        Show a progress bar over reports on stderr; default: only if stderr is a terminal.
+        Show a progress bar over reports on stderr, advancing as each report finishes;
+        default: only if stderr is a terminal.
 
     Returns
     -------
     list of ReportResult
-        One per report, in run order.
+        One per report, in planned order (whatever order they finished in).
 
     Raises
     ------
@@ -333,22 +355,173 @@ def run_reports(
     >>> [(r.label, r.status) for r in results]  # doctest: +SKIP
     [('Total', 'ok'), ('email', 'ok'), ('store', 'ok'), ('web', 'ok')]
     """
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ReportError(f"jobs must be a whole number of at least 1, got {jobs!r}")
+    workers = default_jobs() if jobs is None else jobs
+    # the reports of this batch load each data file once, then read it back (see
+    # retention.load_transactions); the folder is removed when the batch ends
+    cache = Path(tempfile.mkdtemp(prefix="retention-cache-"))
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(cache)
+    try:
+        return _run_planned(
+            notebooks, parameters, data, by, max_segments, config, name, output_dir, kernel,
+            timeout, progress, notebook_dir, workers,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:
+            os.environ[CACHE_ENV] = previous
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _run_planned(
+    notebooks, parameters, data, by, max_segments, config, name, output_dir, kernel, timeout,
+    progress, notebook_dir, workers,
+) -> list[ReportResult]:
     from tqdm import tqdm
 
-    jobs = plan_reports(
-        notebooks, parameters, by=by, config=config, name=name, notebook_dir=notebook_dir
+    if workers > 1:
+        _start_worker_server()  # the workers' imports overlap the planning below
+    limit = {} if max_segments is None else {"max_segments": max_segments}
+    planned = plan_reports(
+        notebooks, parameters, data=data, by=by, config=config, name=name,
+        notebook_dir=notebook_dir, **limit,
     )
     kernels = {
         job.notebook: resolve_kernel(inspect_notebook(job.notebook).kernel_name, requested=kernel)
-        for job in jobs
+        for job in planned
     }
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     show = sys.stderr.isatty() if progress is None else progress
-    results: list[ReportResult] = []
-    with tqdm(jobs, desc="reports", unit="report", file=sys.stderr, disable=not show) as bar:
-        for job in bar:
-            bar.set_postfix_str(f"{job.folder}/{job.name}", refresh=True)
-            results.append(run_report(job, out, kernel=kernels[job.notebook], timeout=timeout))
+    workers = min(workers, len(planned))
+    with tqdm(
+        total=len(planned), desc="reports", unit="report", file=sys.stderr, disable=not show
+    ) as bar:
+        if workers > 1:
+            results = _run_in_workers(planned, out, kernels, timeout, workers, bar)
+        else:
+            results = []
+            for job in planned:
+                bar.set_postfix_str(f"{job.folder}/{job.name}", refresh=True)
+                results.append(run_report(job, out, kernel=kernels[job.notebook], timeout=timeout))
+                bar.update(1)
     write_index([index_entry(r, out) for r in results], out)
     return results
+
+
+# --------------------------------------------------------------------------- workers
+
+#: Modules every worker process starts with: imported once by the fork server, then
+#: shared by each worker forked from it (only the runner's own module where there is
+#: no fork server).
+WORKER_MODULES = ("retention.reports.run", "papermill", "nbconvert", "nbformat")
+
+
+def default_jobs() -> int:
+    """Return how many reports run at the same time by default: the usable cores.
+
+    ``os.process_cpu_count()`` where Python has it (3.13+), else the cores this process
+    is allowed to run on (``os.sched_getaffinity``), else ``os.cpu_count()``.
+
+    Examples
+    --------
+    >>> default_jobs() >= 1
+    True
+    """
+    count = getattr(os, "process_cpu_count", None)
+    if count is not None:
+        n = count()
+    elif hasattr(os, "sched_getaffinity"):
+        n = len(os.sched_getaffinity(0))
+    else:
+        n = os.cpu_count()
+    return max(1, n or 1)
+
+
+def _pool_context() -> Any:
+    """The multiprocessing context of the workers: a fork server where there is one.
+
+    A fork server imports :data:`WORKER_MODULES` once and forks each worker from that
+    clean, single-threaded process (papermill's event loops never cross a fork);
+    elsewhere workers are spawned.
+    """
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(WORKER_MODULES))
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _start_worker_server() -> None:
+    """Start the fork server now, so that its imports run while the reports are planned."""
+    context = _pool_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _run_in_worker(
+    job: ReportJob, out: Path, kernel: str, timeout: float | None
+) -> tuple[ReportResult, list[tuple[type[Warning], str, str, int]]]:
+    """Run one report in a worker; return it with the warnings raised, for the caller to show."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_report(job, out, kernel=kernel, timeout=timeout)
+    return result, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+
+
+def _prepare_worker() -> None:
+    """Worker start-up: import what every report needs (a no-op after a fork server)."""
+    import importlib
+
+    for module in WORKER_MODULES:
+        importlib.import_module(module)
+
+
+def _run_in_workers(
+    planned: Sequence[ReportJob],
+    out: Path,
+    kernels: Mapping[Path, str],
+    timeout: float | None,
+    workers: int,
+    bar: Any,
+) -> list[ReportResult]:
+    """Run the reports on ``workers`` processes; results in planned order."""
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    results: list[ReportResult | None] = [None] * len(planned)
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=_pool_context(), initializer=_prepare_worker
+    ) as pool:
+        futures = {
+            pool.submit(_run_in_worker, job, out, kernels[job.notebook], timeout): i
+            for i, job in enumerate(planned)
+        }
+        try:
+            for future in as_completed(futures):
+                i = futures[future]
+                job = planned[i]
+                try:
+                    results[i], raised = future.result()
+                except Exception as exc:  # the worker died (BrokenProcessPool) mid-report
+                    results[i] = ReportResult(
+                        job, "failed", error=_error_text(exc), kernel=kernels[job.notebook]
+                    )
+                else:  # as if the report had run here, under the caller's warning filters
+                    for category, message, filename, lineno in raised:
+                        warnings.warn_explicit(message, category, filename, lineno)
+                bar.set_postfix_str(f"{job.folder}/{job.name}", refresh=False)
+                bar.update(1)
+        except BaseException:  # KeyboardInterrupt: no new reports; running ones finish
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return [r for r in results if r is not None]
