@@ -248,7 +248,8 @@ def _check_file(path: Path) -> None:
 
 
 def _sheet_choice(path: Path, sheet: str | int | None) -> tuple[str, list[str]]:
-    names = list(pd.ExcelFile(path).sheet_names)
+    with pd.ExcelFile(path) as workbook:
+        names = list(workbook.sheet_names)
     if sheet is None:
         return names[0], names[1:]
     if isinstance(sheet, bool) or not isinstance(sheet, str | int):
