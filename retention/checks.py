@@ -300,6 +300,29 @@ def numeric_columns(table: pd.DataFrame, columns: Sequence[Any] | None = None, *
         )
 
 
+def naive_timestamp(value: Any, name: str) -> pd.Timestamp:
+    """``value`` as a timezone-naive Timestamp, or a ValueError naming the argument.
+
+    Examples
+    --------
+    >>> naive_timestamp("2024-06-30", "observation_end")
+    Timestamp('2024-06-30 00:00:00')
+    >>> naive_timestamp("soon", "end")
+    Traceback (most recent call last):
+    ...
+    ValueError: end='soon' is not a date.
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name}={value!r} is not a date.") from err
+    if ts is pd.NaT:
+        raise ValueError(f"{name} must be a date, got {value!r}.")
+    if ts.tzinfo is not None:
+        raise ValueError(f"{name}={value!r} is timezone-aware; pass a naive date.")
+    return ts
+
+
 def is_missing(value: Any) -> bool:
     """Whether a single value is missing: None, ``pd.NA``, ``pd.NaT`` or a float NaN.
 

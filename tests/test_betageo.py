@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import integrate, optimize, special, stats
 
-from retention.metrics.rfm import rfm_summary
 from retention.models import BetaGeo, ConvergenceError, NotFittedError
 from retention.models.betageo import _BGNBDLikelihood
 
-CDNOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cdnow"
 PAPER = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}  # FHL (2005), weeks
-
-
-@pytest.fixture(scope="module")
-def cdnow_summary() -> pd.DataFrame:
-    path = CDNOW / "CDNOW_sample.txt"
-    if not path.exists():
-        pytest.skip("CDNOW data (../shared/data/cdnow) not available")
-    raw = pd.read_csv(path, sep=r"\s+", header=None,
-                      names=["customer_id", "sample_id", "date", "cds", "revenue"])
-    tx = pd.DataFrame({"customer_id": raw["customer_id"],
-                       "order_date": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
-                       "revenue": raw["revenue"].astype(float)})
-    return rfm_summary(tx, freq="D", observation_end="1997-09-30", time_unit="W")
 
 
 @pytest.fixture

@@ -62,3 +62,12 @@ def test_no_cache_without_the_variable_or_with_the_report(tmp_path: Path, cache:
     monkeypatch.delenv(CACHE_ENV)
     rt.load_transactions(path, customer="client", date="day", amount="total")
     assert not cache.exists()
+
+
+def test_the_batch_cache_folder_is_set_for_its_reports_and_removed_after(monkeypatch):
+    from retention.reports.run import data_cache
+
+    monkeypatch.setenv(CACHE_ENV, "/somewhere/else")
+    with data_cache() as folder:
+        assert os.environ[CACHE_ENV] == str(folder) and folder.is_dir()
+    assert not folder.exists() and os.environ[CACHE_ENV] == "/somewhere/else"

@@ -3,8 +3,6 @@ which the model that generated it wins."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +11,6 @@ from retention.metrics.rfm import calibration_and_holdout
 from retention.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
 from retention.models.compare import ModelComparison, compare_models
 
-CDNOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cdnow"
 COLS = {"frequency": "frequency_cal", "recency": "recency_cal", "T": "T_cal"}
 
 
@@ -125,17 +122,11 @@ def test_likelihood_ratio_best_and_errors():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cdnow_calibration() -> pd.DataFrame:
-    path = CDNOW / "CDNOW_sample.txt"
-    if not path.exists():
-        pytest.skip("CDNOW data (../shared/data/cdnow) not available")
-    raw = pd.read_csv(path, sep=r"\s+", header=None,
-                      names=["customer_id", "sample_id", "date", "cds", "revenue"])
-    tx = pd.DataFrame({"customer_id": raw["customer_id"],
-                       "order_date": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
-                       "revenue": raw["revenue"].astype(float)})
-    return calibration_and_holdout(tx, "1997-09-30", "1998-06-30", freq="D", time_unit="W")
+@pytest.fixture
+def cdnow_calibration(cdnow_sample_log: pd.DataFrame) -> pd.DataFrame:
+    return calibration_and_holdout(
+        cdnow_sample_log, "1997-09-30", "1998-06-30", freq="D", time_unit="W"
+    )
 
 
 def test_cdnow_comparison(cdnow_calibration):

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import optimize
 
-from retention.metrics.rfm import rfm_summary
 from retention.models import BetaGeo, GammaGamma, NotFittedError, predict_clv
 from retention.models.gammagamma import _GammaGammaLikelihood
-
-CDNOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cdnow"
-
-
-@pytest.fixture(scope="module")
-def cdnow_summary() -> pd.DataFrame:
-    path = CDNOW / "CDNOW_sample.txt"
-    if not path.exists():
-        pytest.skip("CDNOW data (../shared/data/cdnow) not available")
-    raw = pd.read_csv(path, sep=r"\s+", header=None,
-                      names=["customer_id", "sample_id", "date", "cds", "revenue"])
-    tx = pd.DataFrame({"customer_id": raw["customer_id"],
-                       "order_date": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
-                       "revenue": raw["revenue"].astype(float)})
-    return rfm_summary(tx, freq="D", observation_end="1997-09-30", time_unit="W")
 
 
 def simulate_gamma_gamma(n: int, p: float, q: float, v: float, seed: int) -> pd.DataFrame:

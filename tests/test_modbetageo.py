@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import integrate, optimize, special
 
-from retention.metrics.rfm import rfm_summary
 from retention.models import ConvergenceError, NotFittedError
 from retention.models.modbetageo import ModifiedBetaGeo, _MBGNBDLikelihood
-
-CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow"
 
 # lifetimes 0.11.3 ModifiedBetaGeoFitter().fit(frequency, recency, T) (default tol) on the
 # summary of the `cdnow_summary` fixture below (written to CSV and read back in a separate
@@ -40,19 +35,6 @@ LIFETIMES_COND_39 = [0.15394516025397187, 0.4824748380082362, 0.1887887143420337
 LIFETIMES_NEW = [0.0530549407564247, 1.1821536950210723, 1.8034315653155257]
 LIFETIMES_PMF_39 = [0.582631726362371, 0.18275898956348538, 0.08686576421125869,
                     0.01937356796339095]
-
-
-@pytest.fixture(scope="module")
-def cdnow_summary() -> pd.DataFrame:
-    path = CDNOW / "CDNOW_sample.txt"
-    if not path.exists():
-        pytest.skip("CDNOW data (../shared/data/cdnow) not available")
-    raw = pd.read_csv(path, sep=r"\s+", header=None,
-                      names=["customer_id", "sample_id", "date", "cds", "revenue"])
-    tx = pd.DataFrame({"customer_id": raw["customer_id"],
-                       "order_date": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
-                       "revenue": raw["revenue"].astype(float)})
-    return rfm_summary(tx, freq="D", observation_end="1997-09-30", time_unit="W")
 
 
 @pytest.fixture

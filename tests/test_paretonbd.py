@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import integrate
 
-from retention.metrics.rfm import rfm_summary
 from retention.models import ConvergenceError, NotFittedError
 from retention.models.paretonbd import (
     ParetoNBD,
@@ -21,21 +18,7 @@ from retention.models.paretonbd import (
     _ParetoNBDLikelihood,
 )
 
-CDNOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cdnow"
 PAPER = {"r": 0.5531, "alpha": 10.5763, "s": 0.6062, "beta": 11.6715}  # FHL (2005), weeks
-
-
-@pytest.fixture(scope="module")
-def cdnow_summary() -> pd.DataFrame:
-    path = CDNOW / "CDNOW_sample.txt"
-    if not path.exists():
-        pytest.skip("CDNOW data (../shared/data/cdnow) not available")
-    raw = pd.read_csv(path, sep=r"\s+", header=None,
-                      names=["customer_id", "sample_id", "date", "cds", "revenue"])
-    tx = pd.DataFrame({"customer_id": raw["customer_id"],
-                       "order_date": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
-                       "revenue": raw["revenue"].astype(float)})
-    return rfm_summary(tx, freq="D", observation_end="1997-09-30", time_unit="W")
 
 
 @pytest.fixture

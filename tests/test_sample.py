@@ -169,3 +169,19 @@ def test_command_line_writes_the_same_file(tmp_path):
     out = tmp_path / "tx.csv"
     _main(["--customers", "3000", "--seed", "42", "--output", str(out)])
     assert out.read_bytes() == SAMPLE_CSV.read_bytes()
+
+
+def test_a_file_missing_from_data_is_written_once_to_the_cache(tmp_path, monkeypatch):
+    from retention.io.sample import bundled_file
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    calls = []
+
+    def write(path):
+        calls.append(path)
+        path.write_text("customer_id\n")
+
+    first = bundled_file("not_in_data.csv", write)
+    again = bundled_file("not_in_data.csv", write)
+    assert first == again == tmp_path / "retention" / "not_in_data.csv"
+    assert first.read_text() == "customer_id\n" and len(calls) == 1

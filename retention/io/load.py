@@ -429,20 +429,13 @@ def _read_csv(
     body = "\n".join(lines)
     header = next(csv.reader([lines[0]], delimiter=sep)) if lines and len(sep) == 1 else []
     if decimal is None or thousands is None:
-        found_decimal, found_thousands = ".", None
+        values: list[str] = []
         if amount is not None and amount in header and "header" not in read_kwargs:
             k = header.index(amount)
             rows = csv.reader(io.StringIO(body), delimiter=sep)
             next(rows, None)
             values = [r[k] for r in rows if len(r) > k]
-            found_decimal, found_thousands = dialect_mod.detect_number_marks(values)
-        if decimal is None:
-            decimal = found_decimal
-            detected.append("decimal")
-        if thousands is None:
-            thousands = found_thousands
-            if thousands is not None:
-                detected.append("thousands")
+        decimal, thousands = _number_marks(decimal, thousands, values, detected)
     dialect = {
         "encoding": encoding,
         "sep": sep,
@@ -727,6 +720,24 @@ def _date_column(
     return parsed.take(codes), info  # code -1 takes the NaT appended
 
 
+def _number_marks(
+    decimal: str | None, thousands: str | None, values: Any, detected: list[str]
+) -> tuple[str, str | None]:
+    """The decimal and thousands marks: those given, the others detected from ``values``
+    (appending their names to ``detected``)."""
+    found_decimal, found_thousands = (
+        dialect_mod.detect_number_marks(values) if len(values) else (".", None)
+    )
+    if decimal is None:
+        decimal = found_decimal
+        detected.append("decimal")
+    if thousands is None:
+        thousands = found_thousands
+        if thousands is not None:
+            detected.append("thousands")
+    return decimal, thousands
+
+
 def _amount_column(
     series: pd.Series, decimal: str | None, thousands: str | None
 ) -> tuple[np.ndarray, dict]:
@@ -734,19 +745,12 @@ def _amount_column(
     dtype = series.dtype
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         return series.to_numpy(dtype=np.float64, na_value=np.nan), {}
-    detected = []
+    detected: list[str] = []
     if decimal is None or thousands is None:
         sample = series.dropna().head(100_000)
         if sample.dtype == object:
             sample = sample[sample.map(lambda v: isinstance(v, str))]
-        found_decimal, found_thousands = dialect_mod.detect_number_marks(sample.unique()[:20_000])
-        if decimal is None:
-            decimal = found_decimal
-            detected.append("decimal")
-        if thousands is None:
-            thousands = found_thousands
-            if thousands is not None:
-                detected.append("thousands")
+        decimal, thousands = _number_marks(decimal, thousands, sample.unique()[:20_000], detected)
     values = dialect_mod.parse_amounts(series, decimal=decimal, thousands=thousands)
     return values.to_numpy(dtype=np.float64), {
         "decimal": decimal, "thousands": thousands, "detected": detected}

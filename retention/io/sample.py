@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -341,14 +341,24 @@ def sample_path() -> Path:
     >>> sample_path().name
     'sample_transactions.csv'
     """
-    bundled = Path(__file__).resolve().parents[2] / "data" / "sample_transactions.csv"
+    return bundled_file(
+        "sample_transactions.csv",
+        lambda path: _write_csv(sample_transactions(**SAMPLE_ARGUMENTS), path),
+    )
+
+
+def bundled_file(name: str, write: Callable[[Path], None]) -> Path:
+    """A file of the repository's ``data/`` folder, or where the package is installed without
+    it, the same file written once by ``write(path)`` into the user's cache folder."""
+    bundled = Path(__file__).resolve().parents[2] / "data" / name
     if bundled.is_file():
         return bundled
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "retention"
-    path = cache / "sample_transactions.csv"
+    path = cache / name
     if not path.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        _write_csv(sample_transactions(**SAMPLE_ARGUMENTS), tmp)
+        write(tmp)
         tmp.replace(path)
     return path
 

@@ -24,7 +24,6 @@ Run as a module to write the bundled file::
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from retention.checks import fraction, require_columns, whole_number
+from retention.io.sample import bundled_file, sample_path
 
 __all__ = ["ATTRIBUTES", "sample_survey", "sample_survey_path"]
 
@@ -121,7 +121,6 @@ def sample_survey(
     response_rate = fraction("response_rate", response_rate, open_low=True)
     if tx is None:
         from retention.io.load import load_transactions
-        from retention.io.sample import sample_path
 
         tx = load_transactions(sample_path())
     require_columns(tx, customer="customer_id", date="order_date", amount="revenue")
@@ -215,17 +214,7 @@ def sample_survey_path() -> Path:
     >>> sample_survey_path().name
     'sample_survey.csv'
     """
-    bundled = Path(__file__).resolve().parents[2] / "data" / "sample_survey.csv"
-    if bundled.is_file():
-        return bundled
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "retention"
-    path = cache / "sample_survey.csv"
-    if not path.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        write_survey_csv(sample_survey(), tmp)
-        tmp.replace(path)
-    return path
+    return bundled_file("sample_survey.csv", lambda path: write_survey_csv(sample_survey(), path))
 
 
 def write_survey_csv(survey: pd.DataFrame, path: str | Path) -> None:

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from retention.checks import naive_timestamp
 from retention.engine.frame import (
     OccasionCodes,
     occasion_codes,
@@ -46,18 +47,6 @@ from retention.engine.frame import (
 from retention.periods import PERIOD_DAYS, normalize_freq
 
 __all__ = ["calibration_and_holdout", "rfm_summary"]
-
-
-def _to_timestamp(value: Any, arg: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{arg}={value!r} is not a date.") from err
-    if ts is pd.NaT:
-        raise ValueError(f"{arg} must be a date, got {value!r}.")
-    if ts.tzinfo is not None:
-        raise ValueError(f"{arg}={value!r} is timezone-aware; pass a naive date.")
-    return ts
 
 
 class _Codes(NamedTuple):
@@ -82,7 +71,7 @@ def _end_period(log: OccasionCodes, end: Any, arg: str) -> tuple[int, pd.Timesta
     """
     if end is None:
         return log.span - 1, pd.Timestamp(log.last_date)
-    ts = _to_timestamp(end, arg)
+    ts = naive_timestamp(end, arg)
     return log.period_of(ts.to_datetime64()), ts
 
 

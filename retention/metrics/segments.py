@@ -55,6 +55,7 @@ from retention.checks import (
     examples,
     is_whole,
     json_value,
+    naive_timestamp,
     numeric_values,
     require_columns,
     whole_number,
@@ -341,18 +342,6 @@ def _matrix_grid(grid: pd.DataFrame, bins: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def _timestamp(value: Any, arg: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{arg}={value!r} is not a date.") from err
-    if ts is pd.NaT:
-        raise ValueError(f"{arg} must be a date, got {value!r}.")
-    if ts.tzinfo is not None:
-        raise ValueError(f"{arg}={value!r} is timezone-aware; pass a naive date.")
-    return ts
-
-
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.index.is_monotonic_increasing:
         return frame
@@ -369,7 +358,7 @@ def _from_log(tx: pd.DataFrame, observation_end: Any, monetary: str, customer: s
         end_code = log.span - 1
         end_ts = pd.Timestamp(log.last_date).normalize()
     else:
-        end_ts = _timestamp(observation_end, "observation_end")
+        end_ts = naive_timestamp(observation_end, "observation_end")
         end_code = log.period_of(end_ts.to_datetime64())
     keep = log.period <= end_code
     n_after = int(len(keep) - np.count_nonzero(keep))
@@ -643,7 +632,7 @@ def _active_after(log: pd.DataFrame, after: pd.Timestamp, until: Any, customer: 
     start = codes.period_of(after.to_datetime64())
     keep = codes.period > start
     if until is not None:
-        until_ts = _timestamp(until, "window_end")
+        until_ts = naive_timestamp(until, "window_end")
         if until_ts <= after:
             raise ValueError(
                 f"window_end ({until_ts.date()}) must be after the segments' observation_end "
@@ -964,8 +953,8 @@ def segment_movement(
     1                Lost        Lost          1             1.0
     2  Not yet a customer   Promising          1             1.0
     """
-    start_ts = _timestamp(start, "start")
-    end_ts = _timestamp(end, "end")
+    start_ts = naive_timestamp(start, "start")
+    end_ts = naive_timestamp(end, "end")
     if start_ts.normalize() >= end_ts.normalize():
         raise ValueError(f"start ({start_ts.date()}) must be a day before end ({end_ts.date()}).")
     kw = dict(bins=bins, grid=grid, monetary=monetary, customer=customer, date=date,

@@ -666,6 +666,11 @@ class FittedModel:
             )
         return params
 
+    def _param_values(self) -> tuple[Any, ...]:
+        """The fitted parameters in :attr:`_param_names` order (NotFittedError before a fit)."""
+        params = self._check_fitted()
+        return tuple(params[name] for name in self._param_names)
+
     def _fit_likelihood(
         self,
         neg_ll_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],

@@ -294,10 +294,6 @@ class BetaGeoBetaBinom(FittedModel):
     # predictions
     # ----------------------------------------------------------------------------------------
 
-    def _theta(self) -> np.ndarray:
-        p = self._check_fitted()
-        return np.array([p[k] for k in self._param_names])
-
     def _histories(self, **inputs: Any
                    ) -> tuple[dict[str, np.ndarray], pd.Index | None, bool, np.ndarray,
                               np.ndarray]:
@@ -309,7 +305,7 @@ class BetaGeoBetaBinom(FittedModel):
         x, tx, n = arrays["frequency"], arrays["recency"], arrays["T"]
         _check_patterns(x, tx, n, index=index)
         lik = _BGBBLikelihood(x.ravel(), tx.ravel(), n.ravel(), np.ones(x.size))
-        ll, _ = lik.rows(self._theta())
+        ll, _ = lik.rows(np.array(self._param_values()))
         return arrays, index, scalar, ll[lik.codes].reshape(x.shape)
 
     def probability_alive_at(self, m: Any, frequency: Any, recency: Any, T: Any) -> Any:
@@ -343,7 +339,7 @@ class BetaGeoBetaBinom(FittedModel):
         """
         from scipy import special
 
-        alpha, beta, gamma, delta = self._theta()
+        alpha, beta, gamma, delta = self._param_values()
         arrays, index, scalar, ll = self._histories(
             m=m, frequency=frequency, recency=recency, T=T)
         m, x, n = arrays["m"], arrays["frequency"], arrays["T"]
@@ -406,7 +402,7 @@ class BetaGeoBetaBinom(FittedModel):
         """
         from scipy import special
 
-        alpha, beta, gamma, delta = self._theta()
+        alpha, beta, gamma, delta = self._param_values()
         arrays, index, scalar, ll = self._histories(
             t=t, frequency=frequency, recency=recency, T=T)
         t, x, n = arrays["t"], arrays["frequency"], arrays["T"]
@@ -434,7 +430,7 @@ class BetaGeoBetaBinom(FittedModel):
         >>> round(bgbb.expected_purchases_new(6), 3)
         2.22
         """
-        alpha, beta, gamma, delta = self._theta()
+        alpha, beta, gamma, delta = self._param_values()
         arrays, index, scalar = broadcast_inputs(t=t)
         t = arrays["t"]
         _whole("t", t)
@@ -466,7 +462,7 @@ class BetaGeoBetaBinom(FittedModel):
         """
         from scipy import special
 
-        alpha, beta, gamma, delta = self._theta()
+        alpha, beta, gamma, delta = self._param_values()
         arrays, index, scalar = broadcast_inputs(k=k, t=t)
         k, t = arrays["k"], arrays["t"]
         _whole("k", k)

@@ -366,10 +366,6 @@ class ParetoNBD(FittedModel):
     # predictions
     # ----------------------------------------------------------------------------------------
 
-    def _params(self) -> tuple[float, float, float, float]:
-        p = self._check_fitted()
-        return p["r"], p["alpha"], p["s"], p["beta"]
-
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
         """Probability that a customer with history (x, t_x, T) is still alive at T.
 
@@ -399,7 +395,7 @@ class ParetoNBD(FittedModel):
         >>> round(pnbd.probability_alive(2, 5, 38), 3)
         0.137
         """
-        r, alpha, s, beta = self._params()
+        r, alpha, s, beta = self._param_values()
         arrays, index, scalar = broadcast_histories(frequency, recency, T)
         x, tx, big_t = arrays["frequency"], arrays["recency"], arrays["T"]
         out = self._alive(r, alpha, s, beta, x, tx, big_t)
@@ -452,7 +448,7 @@ class ParetoNBD(FittedModel):
         >>> round(pnbd.conditional_expected_purchases(39, 2, 30.43, 38.86), 3)
         1.455
         """
-        r, alpha, s, beta = self._params()
+        r, alpha, s, beta = self._param_values()
         arrays, index, scalar = broadcast_histories(frequency, recency, T, t=t)
         t, x, tx, big_t = arrays["t"], arrays["frequency"], arrays["recency"], arrays["T"]
         alive = self._alive(r, alpha, s, beta, x, tx, big_t)
@@ -478,7 +474,7 @@ class ParetoNBD(FittedModel):
         >>> round(pnbd.expected_purchases_new(52), 3)
         1.473
         """
-        r, alpha, s, beta = self._params()
+        r, alpha, s, beta = self._param_values()
         arrays, index, scalar = broadcast_inputs(t=t)
         t = arrays["t"]
         out = r * beta / alpha * _lifetime_window(s, t / beta)
@@ -508,7 +504,7 @@ class ParetoNBD(FittedModel):
         """
         from scipy import special
 
-        r, alpha, s, beta = self._params()
+        r, alpha, s, beta = self._param_values()
         arrays, index, scalar = broadcast_inputs(k=k, t=t)
         k, t = arrays["k"], arrays["t"]
         if np.any(k != np.round(k)):

@@ -402,7 +402,7 @@ def plan_reports(
     jobs: list[ReportJob] = []
     problems: list[str] = []
     taken: dict[str, set[str]] = {}
-    checked: dict[tuple, str | None] = {}
+    checked: set[tuple] = set()
     for targets, entry in entries:
         try:
             infos = [inspect_notebook(t) for t in targets]
@@ -461,7 +461,7 @@ def _jobs_for(
     given: Mapping[str, Any],
     entry: Mapping[str, Any],
     taken: dict[str, set[str]],
-    checked: dict[tuple, str | None],
+    checked: set[tuple],
     max_segments: int,
 ) -> list[ReportJob]:
     """The reports of one notebook of one entry, after checking its data."""
@@ -473,9 +473,9 @@ def _jobs_for(
         if isinstance(c, str)
     }
     key = (spec.model_dump_json(), tuple(asked.items()))
-    if key not in checked:
+    if key not in checked:  # each data spec is checked once
         check_data(spec, asked)
-        checked[key] = None
+        checked.add(key)
     folder = taken.setdefault(info.path.stem, set())
     prefix = entry["name"]
     if column is None:

@@ -14,7 +14,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -355,61 +356,62 @@ def run_reports(
     >>> [(r.label, r.status) for r in results]  # doctest: +SKIP
     [('Total', 'ok'), ('email', 'ok'), ('store', 'ok'), ('web', 'ok')]
     """
+    from tqdm import tqdm
+
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ReportError(f"jobs must be a whole number of at least 1, got {jobs!r}")
     workers = default_jobs() if jobs is None else jobs
-    # the reports of this batch load each data file once, then read it back (see
-    # retention.load_transactions); the folder is removed when the batch ends
-    cache = Path(tempfile.mkdtemp(prefix="retention-cache-"))
-    previous = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(cache)
-    try:
-        return _run_planned(
-            notebooks, parameters, data, by, max_segments, config, name, output_dir, kernel,
-            timeout, progress, notebook_dir, workers,
+    with data_cache():
+        if workers > 1:
+            _start_worker_server()  # the workers' imports overlap the planning below
+        limit = {} if max_segments is None else {"max_segments": max_segments}
+        planned = plan_reports(
+            notebooks, parameters, data=data, by=by, config=config, name=name,
+            notebook_dir=notebook_dir, **limit,
         )
+        kernels = {
+            job.notebook: resolve_kernel(
+                inspect_notebook(job.notebook).kernel_name, requested=kernel
+            )
+            for job in planned
+        }
+        out = Path(output_dir).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        show = sys.stderr.isatty() if progress is None else progress
+        workers = min(workers, len(planned))
+        with tqdm(
+            total=len(planned), desc="reports", unit="report", file=sys.stderr, disable=not show
+        ) as bar:
+            if workers > 1:
+                results = _run_in_workers(planned, out, kernels, timeout, workers, bar)
+            else:
+                results = []
+                for job in planned:
+                    bar.set_postfix_str(f"{job.folder}/{job.name}", refresh=True)
+                    results.append(
+                        run_report(job, out, kernel=kernels[job.notebook], timeout=timeout)
+                    )
+                    bar.update(1)
+        write_index([index_entry(r, out) for r in results], out)
+    return results
+
+
+@contextmanager
+def data_cache() -> Iterator[Path]:
+    """A folder where the reports of one batch keep each loaded data file (see
+    :func:`retention.load_transactions`), so that it is read and validated once; removed
+    when the batch ends."""
+    folder = Path(tempfile.mkdtemp(prefix="retention-cache-"))
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    try:
+        yield folder
     finally:
         if previous is None:
             os.environ.pop(CACHE_ENV, None)
         else:
             os.environ[CACHE_ENV] = previous
-        shutil.rmtree(cache, ignore_errors=True)
-
-
-def _run_planned(
-    notebooks, parameters, data, by, max_segments, config, name, output_dir, kernel, timeout,
-    progress, notebook_dir, workers,
-) -> list[ReportResult]:
-    from tqdm import tqdm
-
-    if workers > 1:
-        _start_worker_server()  # the workers' imports overlap the planning below
-    limit = {} if max_segments is None else {"max_segments": max_segments}
-    planned = plan_reports(
-        notebooks, parameters, data=data, by=by, config=config, name=name,
-        notebook_dir=notebook_dir, **limit,
-    )
-    kernels = {
-        job.notebook: resolve_kernel(inspect_notebook(job.notebook).kernel_name, requested=kernel)
-        for job in planned
-    }
-    out = Path(output_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    show = sys.stderr.isatty() if progress is None else progress
-    workers = min(workers, len(planned))
-    with tqdm(
-        total=len(planned), desc="reports", unit="report", file=sys.stderr, disable=not show
-    ) as bar:
-        if workers > 1:
-            results = _run_in_workers(planned, out, kernels, timeout, workers, bar)
-        else:
-            results = []
-            for job in planned:
-                bar.set_postfix_str(f"{job.folder}/{job.name}", refresh=True)
-                results.append(run_report(job, out, kernel=kernels[job.notebook], timeout=timeout))
-                bar.update(1)
-    write_index([index_entry(r, out) for r in results], out)
-    return results
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- workers
