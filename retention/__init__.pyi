@@ -43,6 +43,14 @@ from .metrics.formulas import (
 from .metrics.kpis import (
     period_metrics as period_metrics,
 )
+from .metrics.lifecycle import (
+    bracket_retention as bracket_retention,
+    compare_curves as compare_curves,
+    event_retention as event_retention,
+    lifecycle as lifecycle,
+    retention_intervals as retention_intervals,
+    stickiness as stickiness,
+)
 from .metrics.rfm import (
     calibration_and_holdout as calibration_and_holdout,
     rfm_summary as rfm_summary,
@@ -97,18 +105,21 @@ from .models import (
     ModifiedBetaGeo as ModifiedBetaGeo,
     NotFittedError as NotFittedError,
     ParetoNBD as ParetoNBD,
+    SegmentTest as SegmentTest,
     ShiftedBetaGeometric as ShiftedBetaGeometric,
     calibration_vs_holdout as calibration_vs_holdout,
     clv_schedule as clv_schedule,
     compare_models as compare_models,
     customer_value as customer_value,
     expected_cumulative_transactions as expected_cumulative_transactions,
+    fit_candidates as fit_candidates,
     frequency_recency_matrix as frequency_recency_matrix,
     load_model as load_model,
     predict_clv as predict_clv,
     predicted_value as predicted_value,
     prediction_interval as prediction_interval,
     probability_alive_at as probability_alive_at,
+    segments_differ as segments_differ,
     with_intervals as with_intervals,
 )
 from .plotting.cohorts import (
@@ -116,6 +127,10 @@ from .plotting.cohorts import (
     plot_cumulative_revenue as plot_cumulative_revenue,
     plot_layer_cake as plot_layer_cake,
     plot_retention_curves as plot_retention_curves,
+)
+from .plotting.lifecycle import (
+    lifecycle_chart as lifecycle_chart,
+    stickiness_chart as stickiness_chart,
 )
 from .plotting.segments import (
     plot_segment_grid as plot_segment_grid,

@@ -11,6 +11,8 @@
   :class:`SpendModel`;
 * :mod:`~retention.models.diagnostics` — whether a purchase-count model fits;
   :func:`compare_models` — fit statistics and a holdout scorecard side by side;
+  :func:`fit_candidates` and :func:`segments_differ` — candidates fitted together, and one
+  model for all segments tested against one per segment;
 * :mod:`~retention.models.intervals` — prediction intervals from the parameters' sampling
   distribution; :mod:`~retention.models.persistence` — ``model.save`` / :func:`load_model`.
 """
@@ -47,8 +49,17 @@ from retention.models.modbetageo import ModifiedBetaGeo
 from retention.models.paretonbd import ParetoNBD
 from retention.models.persistence import load_model, save_model
 from retention.models.sbg import ShiftedBetaGeometric
+from retention.models.selection import (
+    TRANSACTION_MODELS,
+    SegmentTest,
+    fit_candidates,
+    model_label,
+    segments_differ,
+)
 
 __all__ = [
+    "TRANSACTION_MODELS",
+    "SegmentTest",
     "BetaGeo",
     "BetaGeoBetaBinom",
     "ConvergenceError",
@@ -66,13 +77,16 @@ __all__ = [
     "compare_models",
     "customer_value",
     "expected_cumulative_transactions",
+    "fit_candidates",
     "frequency_recency_matrix",
     "load_model",
+    "model_label",
     "parameter_draws",
     "predict_clv",
     "predicted_value",
     "probability_alive_at",
     "prediction_interval",
     "save_model",
+    "segments_differ",
     "with_intervals",
 ]

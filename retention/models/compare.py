@@ -35,6 +35,26 @@ METRICS: dict[str, bool | str] = {
     "log_likelihood": False, "aic": True, "bic": True,
 }
 
+#: Human labels of the fit and scorecard columns, in reading order.
+LABELS = {
+    "rmse": "RMSE of holdout purchases per customer",
+    "mae": "MAE of holdout purchases per customer",
+    "bias": "bias (mean predicted minus actual)",
+    "predicted_total": "holdout purchases predicted",
+    "actual_total": "holdout purchases made",
+    "aggregate_error": "aggregate error (predicted / actual - 1)",
+    "top_decile_lift": "top-decile lift",
+    "alive_calibration_error": "P(alive) calibration error",
+    "repeat_count_distance": "repeat-count distance (chi-square)",
+    "log_likelihood": "log-likelihood",
+    "aic": "AIC",
+    "bic": "BIC",
+    "delta_aic": "AIC above the lowest",
+    "n_params": "parameters",
+    "n_customers": "customers",
+}
+_BETTER = {True: "lower", False: "higher", "abs": "closer to 0"}
+
 
 @dataclass(frozen=True)
 class ModelComparison:
@@ -80,6 +100,30 @@ class ModelComparison:
     repeat_counts: pd.DataFrame
     best: str
     by: str
+
+    def table(self) -> pd.DataFrame:
+        """Fit and scorecard in one table to read: a row per measure (human label), a column
+        per model, and a last column ``better`` saying which way is better.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from retention.models import BetaGeo
+        >>> cal = pd.DataFrame({"frequency_cal": [0, 0, 1, 1, 2, 2, 4, 7] * 50,
+        ...                     "recency_cal": [0, 0, 30, 5, 35, 10, 36, 37] * 50,
+        ...                     "T_cal": [39, 30, 39, 38, 39, 37, 39, 39] * 50,
+        ...                     "frequency_holdout": [0, 1, 1, 0, 2, 0, 3, 5] * 50,
+        ...                     "duration_holdout": [39.0] * 400})
+        >>> bg = BetaGeo().fit(cal, frequency="frequency_cal", recency="recency_cal", T="T_cal")
+        >>> compare_models({"bg": bg}, cal).table().loc["AIC", "better"]
+        'lower'
+        """
+        both = self.fit.join(self.scorecard).T
+        rows = [c for c in LABELS if c in both.index]
+        out = both.loc[rows].rename(index=LABELS)
+        out["better"] = [_BETTER.get(METRICS.get(c), "") for c in rows]
+        out.columns.name = None
+        return out
 
     def best_by(self, by: str) -> str:
         """Model with the best value of a scorecard or fit column.

@@ -47,6 +47,7 @@ from retention.models.base import (
     broadcast_histories,
     broadcast_inputs,
     check_histories,
+    check_penalizer,
     collapse,
     dot,
     shape_output,
@@ -273,6 +274,17 @@ class ParetoNBD(FittedModel):
         ``summary.attrs["time_unit"]`` when the summary came from :func:`retention.rfm_summary`.
     optimizer_result_ : scipy.optimize.OptimizeResult
 
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty on the log-parameters: the fit minimises
+        ``-log L / n + penalizer * sum(log(theta) ** 2)`` over ``theta = (r, alpha, s, beta)``
+        (``n`` customers), shrinking each parameter towards 1, as for
+        :class:`~retention.models.BetaGeo` (lifetimes' ``penalizer_coef`` penalises the
+        squared natural parameters instead). 0 fits the maximum likelihood; a small value
+        (0.001 - 0.1) steadies fits on few repeat buyers. ``log_likelihood_`` stays the unpenalised
+        log-likelihood.
+
     Examples
     --------
     >>> import pandas as pd
@@ -292,6 +304,9 @@ class ParetoNBD(FittedModel):
     _param_names = ("r", "alpha", "s", "beta")
     _model_name = "Pareto/NBD"
     _expected_factorises = True
+
+    def __init__(self, penalizer: float = 0.0) -> None:
+        self.penalizer = check_penalizer(penalizer)
 
     def fit(
         self,

@@ -388,6 +388,7 @@ def clv_highlights(
     groups: pd.DataFrame | None = None,
     holdout: pd.DataFrame | None = None,
     tracking: pd.DataFrame | None = None,
+    model: str | None = None,
 ) -> dict[str, Any]:
     """Key figures of a CLV analysis, for :func:`describe_clv` and the report index.
 
@@ -407,6 +408,12 @@ def clv_highlights(
         purchases.
     tracking : DataFrame, optional
         :func:`retention.expected_cumulative_transactions` output: actual vs expected at the end.
+    model : str, optional
+        Label of the purchase-count model (``"BG/NBD"``, ``"MBG/NBD"``, ``"Pareto/NBD"``).
+
+    With ``values`` from :func:`retention.with_intervals`, the interval of the total CLV is
+    included (``clv_low``, ``clv_high``, ``interval_level``); ``margin`` comes from
+    ``values.attrs``.
 
     Returns
     -------
@@ -448,7 +455,13 @@ def clv_highlights(
         "horizon": values.attrs.get("horizon"),
         "time_unit": values.attrs.get("time_unit"),
         "discount_rate": values.attrs.get("discount_rate"),
+        "margin": values.attrs.get("margin"),
+        "model": model,
     }
+    total = values.attrs.get("totals", {}).get(clv)
+    if total is not None:
+        out.update(clv_low=float(total["low"]), clv_high=float(total["high"]),
+                   interval_level=values.attrs.get("interval_level"))
     if groups is not None:
         require_columns(groups, ["customers", "clv_per_customer"], what="groups",
                         hint="Pass predicted_value(values, by=column).")
@@ -486,6 +499,16 @@ def _model_gap(actual: float, expected: float) -> str:
     return f"the model is {abs(gap):.1%} {'below' if gap < 0 else 'above'}"
 
 
+#: How each purchase-count model treats one-time buyers, for :func:`describe_clv`.
+_ONE_TIME_BUYERS = {
+    "BG/NBD": " (in BG/NBD a customer can only drop out after a repeat purchase, so one-time "
+              "buyers count as active)",
+    "MBG/NBD": " (in MBG/NBD a customer may drop out at the first purchase too, so one-time "
+               "buyers who stayed away long are likely gone)",
+    "Pareto/NBD": " (in Pareto/NBD a customer may drop out at any time, purchase or not)",
+}
+
+
 def describe_clv(highlights: Mapping[str, Any]) -> str:
     """A few sentences of Markdown summarising :func:`clv_highlights`.
 
@@ -512,10 +535,15 @@ def describe_clv(highlights: Mapping[str, Any]) -> str:
     when = f" over the next {horizon} {unit}s" if horizon else ""
     rate = h.get("discount_rate")
     disc = f" (discounted at {rate:.2%} a {unit})" if rate else ""
+    margin = h.get("margin")
+    what = (f"predicted profit at a {margin:.0%} margin" if margin is not None and margin < 1
+            else "predicted value")
+    interval = (f" ({h['interval_level']:.0%} interval {h['clv_low']:,.0f} to "
+                f"{h['clv_high']:,.0f})" if h.get("clv_low") is not None else "")
     lines = [
-        f"- **{h['customers']:,}** customers; predicted value{when}{disc}: "
-        f"**{h['clv_total']:,.0f}** in total, **{h['clv_mean']:,.2f}** per customer on average "
-        f"(median {h['clv_median']:,.2f})."
+        f"- **{h['customers']:,}** customers; {what}{when}{disc}: "
+        f"**{h['clv_total']:,.0f}** in total{interval}, **{h['clv_mean']:,.2f}** per customer "
+        f"on average (median {h['clv_median']:,.2f})."
     ]
     if not math.isnan(h.get("top_share", math.nan)):
         lines.append(
@@ -526,12 +554,12 @@ def describe_clv(highlights: Mapping[str, Any]) -> str:
              "still active")
     one_time = h.get("one_time_buyers", math.nan)
     if one_time is not None and not math.isnan(one_time):
-        lines.append(
-            f"- {one_time:.1%} of the customers have bought only once; {alive} (in BG/NBD a "
-            "customer can only drop out after a repeat purchase, so one-time buyers count as "
-            "active).")
+        why = _ONE_TIME_BUYERS.get(h.get("model") or "BG/NBD", "")
+        lines.append(f"- {one_time:.1%} of the customers have bought only once; {alive}{why}.")
     else:
         lines.append(f"- {alive[0].upper()}{alive[1:]}.")
+    if h.get("model"):
+        lines.insert(0, f"- Purchases are modelled with **{h['model']}**.")
     if h.get("best_group") is not None:
         lines.append(
             f"- By {markdown_text(h['group_column'])}: highest predicted value per customer "
