@@ -76,6 +76,7 @@ __all__ = [
     "record_summary",
     "render_index_html",
     "summary_bundle",
+    "tex_to_mathml",
     "write_index",
 ]
 
@@ -259,12 +260,84 @@ def _without_summary_outputs(nb: Any) -> Any:
     return nb
 
 
+#: The page template: nbconvert's ``lab`` template without the scripts it loads from a CDN
+#: (require.js, MathJax, Mermaid, the widget manager); math is MathML made at build time.
+_OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def tex_to_mathml(tex: str, *, display: bool = False) -> str:
+    r"""Render TeX math as MathML, which browsers show without any script.
+
+    TeX that cannot be converted is shown as escaped source in ``<code>``.
+
+    Examples
+    --------
+    >>> tex_to_mathml(r"\frac{E - N}{S}").startswith("<math")
+    True
+    >>> "<mfrac>" in tex_to_mathml(r"\frac{a}{b}", display=True)
+    True
+    """
+    from latex2mathml.converter import convert
+
+    try:
+        return convert(tex.strip(), display="block" if display else "inline")
+    except Exception:  # latex2mathml raises many kinds on TeX it does not know
+        return f'<code class="tex">{html.escape(tex)}</code>'
+
+
 @functools.cache
 def _html_exporter() -> Any:
-    """The HTML exporter, created once per process (it keeps no state between notebooks)."""
-    from nbconvert import HTMLExporter
+    """The HTML exporter, created once per process (it keeps no state between notebooks).
 
-    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    Pages stand alone: images are embedded, no script or style comes from a CDN, and math in
+    Markdown is rendered to MathML when the page is built.
+    """
+    import jinja2
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    class MathMLRenderer(IPythonRenderer):
+        def block_math(self, body: str) -> str:
+            return tex_to_mathml(body, display=True)
+
+        def multiline_math(self, text: str) -> str:
+            return text
+
+        def latex_environment(self, name: str, body: str) -> str:
+            return tex_to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True)
+
+        def inline_math(self, body: str) -> str:
+            return tex_to_mathml(body)
+
+    class OfflineHTMLExporter(HTMLExporter):
+        @jinja2.pass_context
+        def markdown2html(self, context: Any, source: str) -> str:
+            cell = context.get("cell", {})
+            path = context.get("resources", {}).get("metadata", {}).get("path", "")
+            renderer = MathMLRenderer(
+                escape=False,
+                attachments=cell.get("attachments", {}),
+                embed_images=self.embed_images,
+                path=path,
+                anchor_link_text=self.anchor_link_text,
+                exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options,
+            )
+            return MarkdownWithMath(renderer=renderer).render(source)
+
+    return OfflineHTMLExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+        extra_loaders=[jinja2.DictLoader({"offline.html.j2": _OFFLINE_TEMPLATE})],
+        template_file="offline.html.j2",
+    )
 
 
 def export_html(
