@@ -668,3 +668,17 @@ print(missing)
         import retention
 
         retention.no_such_name  # noqa: B018
+
+
+def test_progress_lines_without_a_terminal(work: Path) -> None:
+    # stderr is a pipe here, as in CI or a log file: no bar, one line per finished report
+    proc = cli("report", "-n", "notebooks/summary_report.ipynb", "--by", "channel",
+               "--jobs", "2", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("[")]
+    assert proc.stderr.splitlines()[0] == "running 5 report(s) on 2 worker(s)"
+    assert [line.split("]")[0] + "]" for line in lines] == [f"[{i}/5]" for i in range(1, 6)]
+    assert all(re.search(r"\] ok +summary_report/\S+ +\(\d+\.\d s\)$", line) for line in lines)
+    assert "summary_report/total" in proc.stderr and "\r" not in proc.stderr  # no bar
+    quiet = cli("report", "-n", "notebooks/summary_report.ipynb", "--no-progress", cwd=work)
+    assert quiet.returncode == 0 and "[1/1]" not in quiet.stderr

@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,8 +337,9 @@ def run_reports(
         use. ``jobs=1`` runs them one after another in this process. Never more workers
         than reports.
     progress : bool, optional
-        Show a progress bar over reports on stderr, advancing as each report finishes;
-        default: only if stderr is a terminal.
+        ``True``: a progress bar over reports on stderr, advancing as each report finishes;
+        ``False``: nothing. Default: the bar if stderr is a terminal, else one line per
+        finished report (``[3/12] ok  folder/name  (6.1 s)``), for logs and CI.
 
     Returns
     -------
@@ -356,8 +357,6 @@ def run_reports(
     >>> [(r.label, r.status) for r in results]  # doctest: +SKIP
     [('Total', 'ok'), ('email', 'ok'), ('store', 'ok'), ('web', 'ok')]
     """
-    from tqdm import tqdm
-
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ReportError(f"jobs must be a whole number of at least 1, got {jobs!r}")
     workers = default_jobs() if jobs is None else jobs
@@ -377,23 +376,51 @@ def run_reports(
         }
         out = Path(output_dir).resolve()
         out.mkdir(parents=True, exist_ok=True)
-        show = sys.stderr.isatty() if progress is None else progress
         workers = min(workers, len(planned))
-        with tqdm(
-            total=len(planned), desc="reports", unit="report", file=sys.stderr, disable=not show
-        ) as bar:
+        with _Progress(len(planned), workers, progress) as done:
             if workers > 1:
-                results = _run_in_workers(planned, out, kernels, timeout, workers, bar)
+                results = _run_in_workers(planned, out, kernels, timeout, workers, done)
             else:
                 results = []
                 for job in planned:
-                    bar.set_postfix_str(f"{job.folder}/{job.name}", refresh=True)
                     results.append(
                         run_report(job, out, kernel=kernels[job.notebook], timeout=timeout)
                     )
-                    bar.update(1)
+                    done(results[-1])
         write_index([index_entry(r, out) for r in results], out)
     return results
+
+
+class _Progress:
+    """Progress of a batch on stderr, called with each finished report: a tqdm bar on a
+    terminal (or with ``progress=True``), one line per report elsewhere (logs, CI), nothing
+    with ``progress=False``."""
+
+    def __init__(self, total: int, workers: int, progress: bool | None) -> None:
+        from tqdm import tqdm
+
+        self.total, self.finished = total, 0
+        self.lines = progress is None and not sys.stderr.isatty()
+        self.bar = tqdm(total=total, desc="reports", unit="report", file=sys.stderr,
+                        disable=not (progress or (progress is None and not self.lines)))
+        if self.lines:
+            print(f"running {total} report(s) on {workers} worker(s)", file=sys.stderr,
+                  flush=True)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def __call__(self, result: ReportResult) -> None:
+        self.finished += 1
+        where = f"{result.job.folder}/{result.job.name}"
+        self.bar.set_postfix_str(where, refresh=False)
+        self.bar.update(1)
+        if self.lines:
+            print(f"[{self.finished}/{self.total}] {result.status:<6} {where}  "
+                  f"({result.seconds:.1f} s)", file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -494,7 +521,7 @@ def _run_in_workers(
     kernels: Mapping[Path, str],
     timeout: float | None,
     workers: int,
-    bar: Any,
+    done: Callable[[ReportResult], None],
 ) -> list[ReportResult]:
     """Run the reports on ``workers`` processes; results in planned order."""
     import warnings
@@ -521,8 +548,7 @@ def _run_in_workers(
                 else:  # as if the report had run here, under the caller's warning filters
                     for category, message, filename, lineno in raised:
                         warnings.warn_explicit(message, category, filename, lineno)
-                bar.set_postfix_str(f"{job.folder}/{job.name}", refresh=False)
-                bar.update(1)
+                done(results[i])
         except BaseException:  # KeyboardInterrupt: no new reports; running ones finish
             pool.shutdown(wait=True, cancel_futures=True)
             raise
