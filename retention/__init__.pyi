@@ -43,14 +43,6 @@ from .metrics.formulas import (
 from .metrics.kpis import (
     period_metrics as period_metrics,
 )
-from .metrics.lifecycle import (
-    bracket_retention as bracket_retention,
-    compare_curves as compare_curves,
-    event_retention as event_retention,
-    lifecycle as lifecycle,
-    retention_intervals as retention_intervals,
-    stickiness as stickiness,
-)
 from .metrics.rfm import (
     calibration_and_holdout as calibration_and_holdout,
     rfm_summary as rfm_summary,
@@ -127,10 +119,6 @@ from .plotting.cohorts import (
     plot_cumulative_revenue as plot_cumulative_revenue,
     plot_layer_cake as plot_layer_cake,
     plot_retention_curves as plot_retention_curves,
-)
-from .plotting.lifecycle import (
-    lifecycle_chart as lifecycle_chart,
-    stickiness_chart as stickiness_chart,
 )
 from .plotting.segments import (
     plot_segment_grid as plot_segment_grid,
