@@ -334,3 +334,39 @@ def test_unidentified_data_raise_convergence_error():
                          "periods": [1, 2, 3, 4], "weights": [100, 100, 100, 100]})
     with pytest.raises(ConvergenceError):
         BetaGeoBetaBinom().fit(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# penalizer
+# ---------------------------------------------------------------------------------------------
+
+
+def _log_size(model: BetaGeoBetaBinom) -> float:
+    return float(np.sum(np.log(list(model.params_.values())) ** 2))
+
+
+@pytest.fixture(scope="module")
+def penalizer_sample() -> pd.DataFrame:
+    return patterns_of(simulate_bgbb(800, **TRUE, periods=6, seed=5))
+
+
+def test_penalizer_shrinks_the_log_parameters(penalizer_sample):
+    plain = BetaGeoBetaBinom().fit(penalizer_sample)
+    shrunk = BetaGeoBetaBinom(penalizer=0.1).fit(penalizer_sample)
+    assert _log_size(shrunk) < 0.8 * _log_size(plain)
+    assert shrunk.log_likelihood_ < plain.log_likelihood_  # the unpenalised likelihood falls
+    assert shrunk.fit_options_["penalizer"] == 0.1
+
+
+def test_penalizer_zero_is_the_unpenalised_fit(penalizer_sample):
+    plain = BetaGeoBetaBinom().fit(penalizer_sample)
+    zero = BetaGeoBetaBinom(penalizer=0).fit(penalizer_sample)
+    assert zero.params_ == plain.params_
+    assert zero.log_likelihood_ == plain.log_likelihood_
+    assert zero.fit_options_["penalizer"] == plain.fit_options_["penalizer"] == 0.0
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), True, "x"])
+def test_penalizer_must_be_a_nonnegative_number(bad):
+    with pytest.raises(ValueError, match="penalizer"):
+        BetaGeoBetaBinom(penalizer=bad)

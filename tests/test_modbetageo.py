@@ -316,3 +316,39 @@ def test_unidentified_data_raise_convergence_error():
     data = pd.DataFrame({"frequency": x, "recency": T, "T": T})
     with pytest.raises(ConvergenceError, match="do not identify the model|flat"):
         ModifiedBetaGeo().fit(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# penalizer
+# ---------------------------------------------------------------------------------------------
+
+
+def _log_size(model: ModifiedBetaGeo) -> float:
+    return float(np.sum(np.log(list(model.params_.values())) ** 2))
+
+
+@pytest.fixture(scope="module")
+def penalizer_sample() -> pd.DataFrame:
+    return simulate_mbgnbd(500, **TRUE, seed=5)
+
+
+def test_penalizer_shrinks_the_log_parameters(penalizer_sample):
+    plain = ModifiedBetaGeo().fit(penalizer_sample)
+    shrunk = ModifiedBetaGeo(penalizer=0.1).fit(penalizer_sample)
+    assert _log_size(shrunk) < 0.8 * _log_size(plain)
+    assert shrunk.log_likelihood_ < plain.log_likelihood_  # the unpenalised likelihood falls
+    assert shrunk.fit_options_["penalizer"] == 0.1
+
+
+def test_penalizer_zero_is_the_unpenalised_fit(penalizer_sample):
+    plain = ModifiedBetaGeo().fit(penalizer_sample)
+    zero = ModifiedBetaGeo(penalizer=0).fit(penalizer_sample)
+    assert zero.params_ == plain.params_
+    assert zero.log_likelihood_ == plain.log_likelihood_
+    assert zero.fit_options_["penalizer"] == plain.fit_options_["penalizer"] == 0.0
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), True, "x"])
+def test_penalizer_must_be_a_nonnegative_number(bad):
+    with pytest.raises(ValueError, match="penalizer"):
+        ModifiedBetaGeo(penalizer=bad)

@@ -419,3 +419,38 @@ def test_frequency_recency_matrix_works_for_every_continuous_model(model, kind):
     m = frequency_recency_matrix(model, 8.0, max_frequency=3, recency_step=2, kind=kind)
     assert m.loc[0, 0.0] == m.loc[0, 0.0]  # finite where possible
     assert np.isnan(m.loc[0, 2.0]) and np.isfinite(m.loc[2, 8.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# penalizer
+# ---------------------------------------------------------------------------------------------
+
+
+def _log_size(model: ParetoNBD) -> float:
+    return float(np.sum(np.log(list(model.params_.values())) ** 2))
+
+
+@pytest.fixture(scope="module")
+def penalizer_sample() -> pd.DataFrame:
+    return simulate_pareto_nbd(400, **TRUE, seed=5)
+
+
+def test_penalizer_shrinks_the_log_parameters(penalizer_sample):
+    plain = ParetoNBD().fit(penalizer_sample)
+    shrunk = ParetoNBD(penalizer=0.1).fit(penalizer_sample)
+    assert _log_size(shrunk) < 0.8 * _log_size(plain)
+    assert shrunk.log_likelihood_ < plain.log_likelihood_  # the unpenalised likelihood falls
+    assert shrunk.fit_options_["penalizer"] == 0.1
+
+
+def test_penalizer_zero_is_the_unpenalised_fit(penalizer_sample):
+    plain, zero = ParetoNBD().fit(penalizer_sample), ParetoNBD(penalizer=0).fit(penalizer_sample)
+    assert zero.params_ == plain.params_
+    assert zero.log_likelihood_ == plain.log_likelihood_
+    assert zero.fit_options_["penalizer"] == plain.fit_options_["penalizer"] == 0.0
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), True, "x"])
+def test_penalizer_must_be_a_nonnegative_number(bad):
+    with pytest.raises(ValueError, match="penalizer"):
+        ParetoNBD(penalizer=bad)

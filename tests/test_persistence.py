@@ -234,3 +234,32 @@ def test_load_checks_the_class(saved):
     with pytest.raises(ValueError, match=r"holds a GammaGamma, not a BetaGeo"):
         BetaGeo.load(saved)
     assert isinstance(FittedModel.load(saved), GammaGamma)
+
+
+def _penalized_models(summary):
+    from retention.models import BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD
+
+    small = summary.iloc[:600]
+    periods = pd.DataFrame({"frequency": [0, 1, 2, 3, 4, 2, 5, 6, 1, 0],
+                            "recency": [0, 3, 5, 6, 6, 2, 6, 6, 1, 0],
+                            "periods": 6,
+                            "weights": [300, 40, 30, 25, 20, 20, 15, 30, 35, 10]})
+    return [
+        ParetoNBD(penalizer=0.05).fit(small),
+        ModifiedBetaGeo(penalizer=0.05).fit(small),
+        BetaGeoBetaBinom(penalizer=0.05).fit(periods),
+        ShiftedBetaGeometric(penalizer=0.05).fit([1000, 631, 468, 382, 326, 289, 262, 241]),
+    ]
+
+
+def test_penalized_models_round_trip(summary, tmp_path):
+    for model in _penalized_models(summary):
+        name = type(model).__name__
+        path = tmp_path / f"{name}.json"
+        model.save(path)
+        loaded = load_model(path)
+        assert type(loaded) is type(model), name
+        assert loaded.penalizer == 0.05, name
+        assert loaded.params_ == model.params_, name
+        assert loaded.fit_options_ == model.fit_options_, name
+        assert strict_json(path)["init"]["penalizer"] == 0.05, name

@@ -495,3 +495,33 @@ def test_fitted_model_has_covariance_for_intervals() -> None:
     assert np.sqrt(model.covariance_.loc["alpha", "alpha"]) == model.standard_errors_["alpha"]
     pi = prediction_interval(model, "retention_rate", [1, 2, 3], n_draws=200)
     assert np.all((pi.low < pi.value) & (pi.value < pi.high))
+
+
+# --------------------------------------------------------------------------- penalizer
+
+
+def _log_size(model: ShiftedBetaGeometric) -> float:
+    return float(np.sum(np.log(list(model.params_.values())) ** 2))
+
+
+def test_penalizer_shrinks_the_log_parameters() -> None:
+    # high end: beta = 3.8, far from 1, so the penalty has something to shrink
+    plain = ShiftedBetaGeometric().fit(_counts(HIGH_END))
+    shrunk = ShiftedBetaGeometric(penalizer=0.01).fit(_counts(HIGH_END))
+    assert _log_size(shrunk) < 0.8 * _log_size(plain)
+    assert shrunk.log_likelihood_ < plain.log_likelihood_  # the unpenalised likelihood falls
+    assert shrunk.fit_options_["penalizer"] == 0.01
+
+
+def test_penalizer_zero_is_the_unpenalised_fit() -> None:
+    plain = ShiftedBetaGeometric().fit(_counts(HIGH_END))
+    zero = ShiftedBetaGeometric(penalizer=0).fit(_counts(HIGH_END))
+    assert zero.params_ == plain.params_
+    assert zero.log_likelihood_ == plain.log_likelihood_
+    assert zero.fit_options_["penalizer"] == plain.fit_options_["penalizer"] == 0.0
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), True, "x"])
+def test_penalizer_must_be_a_nonnegative_number(bad) -> None:
+    with pytest.raises(ValueError, match="penalizer"):
+        ShiftedBetaGeometric(penalizer=bad)

@@ -329,7 +329,7 @@ def prediction_interval(
             return {"value": getattr(m, method)(*pos, **kw)}
 
         sampled = _evaluate([model], [draws], {"value": stop - start}, call)["value"]
-        low[start:stop], high[start:stop] = np.quantile(sampled, [lo_q, hi_q], axis=0)
+        low[start:stop], high[start:stop] = _quantiles(sampled, lo_q, hi_q)
         totals += sampled @ weights[start:stop]
 
     def shaped(v: np.ndarray) -> Any:
