@@ -625,6 +625,9 @@ class FittedModel:
     #: Whether expected purchases are P(alive) times a function of (t, frequency, T).
     _expected_factorises: bool = False
 
+    def __init__(self, penalizer: float = 0.0) -> None:
+        self.penalizer = check_penalizer(penalizer)
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         MODEL_REGISTRY[cls.__name__] = cls

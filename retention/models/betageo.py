@@ -22,7 +22,6 @@ from retention.models.base import (
     FittedModel,
     broadcast_histories,
     broadcast_inputs,
-    check_penalizer,
     collapse,
     dot,
     shape_output,
@@ -252,9 +251,6 @@ class BetaGeo(FittedModel):
     _model_name = "BG/NBD"
     _vectorised_params = True
     _expected_factorises = True
-
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = check_penalizer(penalizer)
 
     def fit(
         self,

@@ -27,7 +27,6 @@ from retention.models.base import (
     broadcast_histories,
     broadcast_inputs,
     check_histories,
-    check_penalizer,
     collapse,
     dot,
     shape_output,
@@ -234,9 +233,6 @@ class BetaGeoBetaBinom(FittedModel):
     _param_names = ("alpha", "beta", "gamma", "delta")
     _model_name = "BG/BB"
     _fit_hint = ".fit(summary, T='periods', weights='weights')"
-
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = check_penalizer(penalizer)
 
     def fit(
         self,

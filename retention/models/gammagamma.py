@@ -22,7 +22,6 @@ from retention.checks import bad_rows
 from retention.models.base import (
     FittedModel,
     broadcast_inputs,
-    check_penalizer,
     collapse,
     dot,
     shape_output,
@@ -105,9 +104,6 @@ class GammaGamma(FittedModel):
     _param_names = ("p", "q", "v")
     _model_name = "Gamma-Gamma"
     _vectorised_params = True
-
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = check_penalizer(penalizer)
 
     def fit(
         self,

@@ -27,7 +27,6 @@ from retention.models.base import (
     broadcast_histories,
     broadcast_inputs,
     check_histories,
-    check_penalizer,
     collapse,
     dot,
     shape_output,
@@ -186,9 +185,6 @@ class ModifiedBetaGeo(FittedModel):
     _param_names = ("r", "alpha", "a", "b")
     _model_name = "MBG/NBD"
     _expected_factorises = True
-
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = check_penalizer(penalizer)
 
     def fit(
         self,

@@ -47,7 +47,6 @@ from retention.models.base import (
     broadcast_histories,
     broadcast_inputs,
     check_histories,
-    check_penalizer,
     collapse,
     dot,
     shape_output,
@@ -304,9 +303,6 @@ class ParetoNBD(FittedModel):
     _param_names = ("r", "alpha", "s", "beta")
     _model_name = "Pareto/NBD"
     _expected_factorises = True
-
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = check_penalizer(penalizer)
 
     def fit(
         self,
