@@ -86,13 +86,14 @@ def test_per_customer_interval_keeps_the_index_and_collapses(bgf, summary):
     assert (pi.low <= pi.value).all() and (pi.value <= pi.high).all()
     assert pi.total == pytest.approx(pi.value.sum(), rel=1e-12)
     assert pi.total_low < pi.total < pi.total_high
-    # identical customers get identical bounds, whether evaluated once or one by one
+    # identical customers get identical bounds, whether evaluated once or one by one (to
+    # the single-precision rounding of the quantiles of many customers)
     rows = [0, 5, 17]
     single = prediction_interval(bgf, "conditional_expected_purchases", 26,
                                  x.iloc[rows].to_numpy(), tx.iloc[rows].to_numpy(),
                                  big_t.iloc[rows].to_numpy(), n_draws=200)
-    np.testing.assert_allclose(single.low, pi.low.iloc[rows].to_numpy(), rtol=1e-12)
-    np.testing.assert_allclose(single.high, pi.high.iloc[rows].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(single.low, pi.low.iloc[rows].to_numpy(), rtol=2.0**-24)
+    np.testing.assert_allclose(single.high, pi.high.iloc[rows].to_numpy(), rtol=2.0**-24)
 
 
 def test_vectorised_and_per_draw_evaluation_agree(bgf, summary):
@@ -207,15 +208,28 @@ def test_coverage_of_expected_purchases_of_a_new_customer():
 
 
 def test_quantiles_equal_numpy_quantile():
+    """Sorted in single precision, the bounds are numpy's to its rounding (2**-24 relative,
+    1e-38 absolute below its normal range); few columns, values beyond its range, and NaN
+    are sorted in double precision, exactly."""
     from retention.models.intervals import _quantiles
 
     rng = np.random.default_rng(3)
     for n in (1, 2, 7, 200, 500):
-        sampled = rng.gamma(2.0, 1.0, (n, 37))
-        for lo_q, hi_q in ((0.05, 0.95), (0.25, 0.75), (0.0, 1.0)):
-            low, high = _quantiles(sampled, lo_q, hi_q)
-            expected = np.quantile(sampled, [lo_q, hi_q], axis=0)
-            assert np.array_equal(low, expected[0]) and np.array_equal(high, expected[1])
+        for scale in (1.0, 1e-30, 1e-45, 1e300):
+            sampled = rng.gamma(2.0, scale, (n, 137))
+            for lo_q, hi_q in ((0.05, 0.95), (0.25, 0.75), (0.0, 1.0)):
+                low, high = _quantiles(sampled, lo_q, hi_q)
+                expected = np.quantile(sampled, [lo_q, hi_q], axis=0)
+                rtol = 0 if scale > 1e38 else 2.0**-24
+                for got, want in zip((low, high), expected, strict=True):
+                    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-38)
+    for columns in (4, 100):  # double precision: few columns, or a NaN
+        sampled = rng.gamma(2.0, 1.0, (50, columns))
+        sampled[3, 1] = np.nan
+        low, high = _quantiles(sampled, 0.05, 0.95)
+        assert np.isnan(low[1]) and np.isnan(high[1])
+        rest = np.arange(columns) != 1
+        assert np.array_equal(low[rest], np.quantile(sampled[:, rest], 0.05, axis=0))
 
 
 @pytest.mark.parametrize("kind", ["BetaGeo", "ModifiedBetaGeo"])

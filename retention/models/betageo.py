@@ -163,37 +163,33 @@ def _alive(r: float, alpha: float, a: float, b: float, x: np.ndarray, tx: np.nda
            big_t: np.ndarray) -> np.ndarray:
     """P(alive) = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)), in log space.
 
-    With parameters of shape ``(n_draws, 1)`` and many customers the logarithms are taken
-    once per distinct x, T and t_x.
+    With parameters of shape ``(n_draws, 1)`` and many customers (of shape ``(1, n)``) the
+    logarithms are taken once per distinct x and per distinct age (T or t_x).
     """
     from scipy import special
 
     if np.ndim(alpha) == 2 and np.size(x) > 64:
-        x, tx, big_t = np.broadcast_arrays(x, tx, big_t)
+        x, tx, big_t = (v.ravel() for v in np.broadcast_arrays(x, tx, big_t))
+        n = x.size
+        ages, where = np.unique(np.concatenate([big_t, tx]), return_inverse=True)
+        log_age = np.log(alpha + ages)
+        log_odds = np.take(log_age, where[:n], axis=1)
+        log_odds -= np.take(log_age, where[n:], axis=1)
+        counts, at = np.unique(x, return_inverse=True)
+        log_odds *= np.take(r + counts, at, axis=1)
         with np.errstate(divide="ignore"):
-            gap = _per_distinct(lambda u: np.log(alpha + u), big_t)
-            gap -= _per_distinct(lambda u: np.log(alpha + u), tx)
-            gap *= r + x
-            log_odds = np.log(a) - _per_distinct(
-                lambda u: np.log(np.where(u > 0, b + u - 1, 1.0)), x)
-            log_odds += gap
+            head = np.log(a) - np.log(np.where(counts > 0, b + counts - 1, 1.0))
+        log_odds += np.take(head, at, axis=1)
         with np.errstate(over="ignore"):  # exp overflow: P(alive) = 1 / inf = 0
             alive = np.exp(log_odds, out=log_odds)
         alive += 1.0
         np.reciprocal(alive, out=alive)
-        alive[:, np.flatnonzero(x.ravel() == 0)] = 1.0
+        alive[:, x == 0] = 1.0
         return alive
     with np.errstate(divide="ignore"):
         log_odds = (np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0))
                     + (r + x) * (np.log(alpha + big_t) - np.log(alpha + tx)))
     return np.where(x > 0, special.expit(-log_odds), 1.0)
-
-
-def _per_distinct(fn: Any, values: np.ndarray) -> np.ndarray:
-    """``fn(values)`` for inputs of shape ``(1, n)`` and a result of shape ``(n_draws, n)``,
-    evaluated on the distinct values only."""
-    distinct, where = np.unique(values.ravel(), return_inverse=True)
-    return np.take(fn(distinct), where.ravel(), axis=-1)
 
 
 class BetaGeo(FittedModel):

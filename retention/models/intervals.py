@@ -19,13 +19,16 @@ what one customer will actually do.
 Identical customers (the same arguments) are evaluated once. A model whose prediction
 methods broadcast parameter arrays (``_vectorised_params = True``, as :class:`BetaGeo` and
 :class:`GammaGamma`) is evaluated for all draws at once on blocks of customers sized to bound
-memory (about ``_BLOCK`` values per array); any other model once per draw.
+memory (about ``_BLOCK`` values per array); any other model once per draw. Blocks run on
+a thread per CPU.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +48,11 @@ __all__ = ["PredictionInterval", "parameter_draws", "prediction_interval", "with
 
 #: Values per (draws x customers) block: 4 MB per float array, so that blocks stay in cache.
 _BLOCK = 500_000
+#: Customers per block of a model evaluated one draw at a time (its arrays hold the block's
+#: values for all draws: 100 MB at 500 draws).
+_ROWS_PER_DRAW = 25_000
+#: Largest magnitude sorted in single precision (its largest finite value is 3.4e38).
+_SINGLE_MAX = 1e38
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,28 @@ def _evaluate(
     return out
 
 
+def _each_block(fn: Callable[[int, int], np.ndarray], n_rows: int, size: int) -> np.ndarray:
+    """``fn(start, stop)`` for consecutive blocks of ``size`` rows, on a thread per CPU
+    (NumPy releases the GIL in its array loops and sorts), summed over blocks. ``fn`` writes
+    its per-row results into disjoint slices and returns an array (the per-draw totals)."""
+    starts = range(0, n_rows, size)
+    workers = min(os.cpu_count() or 1, len(starts))
+
+    def run(start: int) -> np.ndarray:
+        return fn(start, min(start + size, n_rows))
+
+    if workers <= 1:
+        return sum(map(run, starts))
+    with ThreadPoolExecutor(workers) as pool:
+        return sum(pool.map(run, starts))
+
+
+def _weighted_sums(sampled: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sampled @ weights`` in NumPy's own loop: BLAS would start threads of its own beside
+    the block threads, which then wait for each other."""
+    return np.einsum("dn,n->d", sampled, weights)
+
+
 def _sorted_distinct(
     columns: Sequence[np.ndarray], by_cardinality: bool = True,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -200,15 +230,22 @@ def _quantiles(sampled: np.ndarray, lo_q: float, hi_q: float) -> tuple[np.ndarra
     """The ``lo_q`` and ``hi_q`` quantiles over the draws (axis 0) of each column, as
     :func:`numpy.quantile` (linear interpolation) computes them, from the sorted draws.
 
+    The draws of more than 64 columns are sorted in single precision, several times faster
+    than in double, when they fit in it: the bounds then carry a rounding error below 6e-8
+    relative (below 1e-38 absolute for magnitudes under 1e-38), far below the Monte Carlo
+    error of any number of draws.
+
     Examples
     --------
     >>> import numpy as np
-    >>> sampled = np.random.default_rng(0).normal(size=(101, 3))
+    >>> sampled = np.random.default_rng(0).normal(size=(101, 300))
     >>> low, high = _quantiles(sampled, 0.05, 0.95)
-    >>> bool(np.array_equal(low, np.quantile(sampled, 0.05, axis=0)))
+    >>> bool(np.allclose(low, np.quantile(sampled, 0.05, axis=0), rtol=1e-7, atol=0))
     True
     """
-    rows = np.sort(sampled.T, axis=1)  # SIMD sort: faster than a partition at two ranks
+    single = sampled.shape[1] > 64 and bool(  # NaN compares False: double
+        sampled.max() < _SINGLE_MAX and sampled.min() > -_SINGLE_MAX)
+    rows = np.sort(sampled.T.astype(np.float32 if single else np.float64), axis=1)
     n = rows.shape[1]
     bounds = []
     for q in (lo_q, hi_q):
@@ -216,7 +253,7 @@ def _quantiles(sampled: np.ndarray, lo_q: float, hi_q: float) -> tuple[np.ndarra
         i = min(int(np.floor(virtual)), n - 1)
         j = min(i + 1, n - 1)
         gamma = virtual - i
-        a, b = rows[:, i], rows[:, j]
+        a, b = rows[:, i].astype(np.float64), rows[:, j].astype(np.float64)
         diff = b - a
         value = a + diff * gamma
         if gamma >= 0.5:
@@ -312,17 +349,16 @@ def prediction_interval(
         shape, distinct, weights, codes = (), [], np.ones(1), np.zeros(1, dtype=np.int64)
 
     vectorised = getattr(model, "_vectorised_params", False)
-    size = max(1, _BLOCK // n_draws) if vectorised else max(1, _BLOCK // 8)
+    size = max(1, _BLOCK // n_draws) if vectorised else _ROWS_PER_DRAW
     n_rows = len(weights)
     low, high = np.empty(n_rows), np.empty(n_rows)
-    totals = np.zeros(n_draws)
-    for start in range(0, n_rows, size):
-        stop = min(start + size, n_rows)
-        block = [d[start:stop] for d in distinct]
 
-        def call(m: FittedModel, *, vectorised: bool, block: list = block) -> dict[str, Any]:
+    def block(start: int, stop: int) -> np.ndarray:
+        rows = [d[start:stop] for d in distinct]
+
+        def call(m: FittedModel, *, vectorised: bool) -> dict[str, Any]:
             call_values = list(values)
-            for i, b in zip(arrays, block, strict=True):
+            for i, b in zip(arrays, rows, strict=True):
                 call_values[i] = b[None, :] if vectorised else b
             pos = [v for (kind, _), v in zip(keys, call_values, strict=True) if kind == "arg"]
             kw = {k: v for (kind, k), v in zip(keys, call_values, strict=True) if kind == "kw"}
@@ -330,7 +366,9 @@ def prediction_interval(
 
         sampled = _evaluate([model], [draws], {"value": stop - start}, call)["value"]
         low[start:stop], high[start:stop] = _quantiles(sampled, lo_q, hi_q)
-        totals += sampled @ weights[start:stop]
+        return _weighted_sums(sampled, weights[start:stop])
+
+    totals = _each_block(block, n_rows, size)
 
     def shaped(v: np.ndarray) -> Any:
         out = v[codes].reshape(shape)
@@ -546,42 +584,47 @@ def with_intervals(
                 out["clv"] = disc[:, local] * aov
             return {q: out[q] for q in per_history_or_row}
 
-    size = max(1, _BLOCK // n_draws // (3 if needs_spend else 1)) if vectorised else 50_000
+    size = (max(1, _BLOCK // n_draws // (3 if needs_spend else 1)) if vectorised
+            else _ROWS_PER_DRAW)
     spend_models = [spend_model] if needs_spend else []
     low = {q: np.empty(n_hist if q in per_history else len(f_weights)) for q in per_history_or_row}
     if "expected_average_order_value" in wanted:
         low["expected_average_order_value"] = np.empty(len(s_weights))
     high = {q: np.empty_like(v) for q, v in low.items()}
-    totals = {q: np.zeros(n_draws) for q in wanted}
+    totals = {}
     if "expected_average_order_value" in wanted:
         spend_vectorised = getattr(spend_model, "_vectorised_params", False)
-        spend_size = max(1, _BLOCK // n_draws) if spend_vectorised else 50_000
-        for s0 in range(0, len(s_weights), spend_size):
-            s1 = min(s0 + spend_size, len(s_weights))
+        spend_size = max(1, _BLOCK // n_draws) if spend_vectorised else _ROWS_PER_DRAW
+        q = "expected_average_order_value"
 
-            def spend(gg: Any, *, vectorised: bool, s0: int = s0, s1: int = s1
-                      ) -> dict[str, Any]:
+        def spend_block(s0: int, s1: int) -> np.ndarray:
+            def spend(gg: Any, *, vectorised: bool) -> dict[str, Any]:
                 lift = (lambda v: v[None, :]) if vectorised else (lambda v: v)
-                return {"expected_average_order_value": gg.expected_average_order_value(
-                    lift(s_x[s0:s1]), lift(s_m[s0:s1]))}
+                return {q: gg.expected_average_order_value(lift(s_x[s0:s1]), lift(s_m[s0:s1]))}
 
-            sampled = _evaluate(spend_models, draws[1:], {
-                "expected_average_order_value": s1 - s0}, spend)
-            q = "expected_average_order_value"
-            low[q][s0:s1], high[q][s0:s1] = _quantiles(sampled[q], lo_q, hi_q)
-            totals[q] += sampled[q] @ s_weights[s0:s1]
-    for h0 in range(0, n_hist if per_history_or_row else 0, size):
-        h1 = min(h0 + size, n_hist)
+            sampled = _evaluate(spend_models, draws[1:], {q: s1 - s0}, spend)[q]
+            low[q][s0:s1], high[q][s0:s1] = _quantiles(sampled, lo_q, hi_q)
+            return _weighted_sums(sampled, s_weights[s0:s1])
+
+        totals[q] = _each_block(spend_block, len(s_weights), spend_size)
+
+    def history_block(h0: int, h1: int) -> np.ndarray:
         f0, f1 = (int(f_start[h0]), int(f_start[h1])) if needs_spend else (0, 0)
         lengths = {q: h1 - h0 for q in per_history} | {q: f1 - f0 for q in per_row}
         sampled = _evaluate(
             models, draws[:len(models)], lengths,
-            lambda *ms, vectorised, h0=h0, h1=h1, f0=f0, f1=f1: quantities(
+            lambda *ms, vectorised: quantities(
                 *ms, vectorised=vectorised, h0=h0, h1=h1, f0=f0, f1=f1))
+        sums = []
         for q in per_history_or_row:
             a, b, w = (h0, h1, h_weights) if q in per_history else (f0, f1, f_weights)
             low[q][a:b], high[q][a:b] = _quantiles(sampled[q], lo_q, hi_q)
-            totals[q] += sampled[q] @ w[a:b]
+            sums.append(_weighted_sums(sampled[q], w[a:b]))
+        return np.array(sums)
+
+    if per_history_or_row:
+        totals.update(zip(per_history_or_row, _each_block(history_block, n_hist, size),
+                          strict=True))
 
     out = values.copy()
     summary_totals = {}
