@@ -66,7 +66,8 @@ is::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -228,6 +229,35 @@ def _encode(
 def _chunks(n: int) -> list[slice]:
     """Slices of ``range(n)``: the row passes run chunk by chunk to keep temporaries small."""
     return [slice(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
+
+
+def sorted_in_halves(blocks: Iterable[np.ndarray], n: int, pivot: int, dtype: Any) -> np.ndarray:
+    """The ``n`` values of ``blocks``, sorted, the two halves at once.
+
+    Values below ``pivot`` are gathered at the front of the output and the others at its
+    back, block by block; each part is then sorted in its own thread (NumPy sorts without
+    the GIL), which leaves the whole output sorted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sorted_in_halves([np.array([5, 1]), np.array([9, 2, 7])], 5, 5, np.int64).tolist()
+    [1, 2, 5, 7, 9]
+    """
+    out = np.empty(n, dtype=dtype)
+    front, back = 0, n
+    for block in blocks:
+        low = block < pivot
+        k = int(np.count_nonzero(low))
+        out[front : front + k] = block[low]
+        front += k
+        out[back - (len(block) - k) : back] = block[~low]
+        back -= len(block) - k
+    worker = threading.Thread(target=out[front:].sort)
+    worker.start()
+    out[:front].sort()
+    worker.join()
+    return out
 
 
 def _small_int(bound: int) -> type[np.signedinteger]:
@@ -1136,6 +1166,28 @@ def occasion_codes(
                          first_date, last_date)
 
 
+def _sorted_occasion_keys(
+    codes: np.ndarray, period: np.ndarray, refund: np.ndarray | None, span: int, n_customers: int
+) -> np.ndarray:
+    """``2 * (code * span + period) + is_refund`` of every row (``refund`` None: no refunds),
+    sorted; uint32 when every key fits (it sorts twice as fast as int64)."""
+    dtype = np.uint32 if 2 * n_customers * span <= np.iinfo(np.uint32).max else np.int64
+    scale = dtype(span)
+
+    def blocks():
+        for part in _chunks(len(codes)):
+            out = np.multiply(codes[part], scale, dtype=dtype, casting="unsafe")
+            np.add(out, period[part], out=out, casting="unsafe")
+            np.left_shift(out, dtype(1), out=out)
+            if refund is not None:
+                np.add(out, refund[part], out=out, casting="unsafe")
+            yield out
+
+    # customers below the middle code have the smaller keys
+    pivot = 2 * (n_customers // 2) * span
+    return sorted_in_halves(blocks(), len(codes), pivot, dtype)
+
+
 class PurchaseOccasions(NamedTuple):
     """Purchase occasions per customer code (see :func:`purchase_occasions`)."""
 
@@ -1176,17 +1228,11 @@ def purchase_occasions(
     >>> occ.count.tolist(), occ.first.tolist(), occ.last.tolist(), occ.outside.tolist()
     ([2, 0], [0, 0], [2, 0], [3])
     """
-    # One sort of 2 * (customer * span + period) + is_refund over all rows. Keys fit
-    # comfortably in int64: customers < 1e12 and span < 1e6 periods.
-    keys = codes.astype(np.int64)
-    keys *= span
-    keys += period
-    keys <<= 1
+    # One sort of 2 * (customer * span + period) + is_refund over all rows.
     refund = None if revenue is None else ~is_purchase(revenue)
     has_refunds = refund is not None and bool(refund.any())
-    if has_refunds:
-        np.add(keys, refund, out=keys, casting="unsafe")
-    keys.sort()
+    keys = _sorted_occasion_keys(codes, period, refund if has_refunds else None, span,
+                                 n_customers)
     if len(keys):
         flag = np.empty(len(keys), dtype=bool)
         flag[0] = True
@@ -1204,14 +1250,17 @@ def purchase_occasions(
         alone = np.ones(len(pos), dtype=bool)
         inner = pos > 0
         alone[inner] = keys[pos[inner] - 1] != keys[pos[inner]]
-        refund_only = keys[pos[alone]]  # refund-only periods: not purchase occasions
+        refund_only = keys[pos[alone]]  # refund-only periods (sorted): not purchase occasions
         keys = keys[~refund_entry]
         del refund_entry
         n_refund_only = len(refund_only)
         if len(refund_only):
             rows = np.flatnonzero(refund)
-            row_keys = codes[rows].astype(np.int64) * span + period[rows]
-            outside = rows[np.isin(row_keys, refund_only)]
+            row_keys = codes[rows].astype(keys.dtype) * keys.dtype.type(span)
+            row_keys += period[rows].astype(keys.dtype)
+            at = np.searchsorted(refund_only, row_keys)
+            np.minimum(at, len(refund_only) - 1, out=at)
+            outside = rows[refund_only[at] == row_keys]
             refund_only_amount = float(revenue[outside].sum())
 
     cust = np.floor_divide(keys, span, out=np.empty(len(keys), dtype=codes.dtype),

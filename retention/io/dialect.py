@@ -425,9 +425,34 @@ def _dmy_format(sep: str, year: str) -> str:
     return f"%d{sep}%m{sep}{'%Y' if len(year) == 4 else '%y'}"
 
 
+_NS_PER = {"s": 10**9, "ms": 10**6, "us": 10**3}
+
+
+def _fitting_to_ns(values: np.ndarray) -> np.ndarray | None:
+    """datetime64[ns] of plain datetime64 values without NaT that all fit in that unit (two
+    reductions and one conversion); None when some value is NaT or out of range."""
+    unit, count = np.datetime_data(values.dtype)
+    if unit not in _NS_PER or count != 1 or len(values) == 0:
+        return None
+    ticks = values.view(np.int64)
+    lo, hi = int(ticks.min()), int(ticks.max())  # NaT is the smallest int64
+    scale = _NS_PER[unit]
+    if lo == np.iinfo(np.int64).min or not (
+        pd.Timestamp.min.value <= lo * scale and hi * scale <= pd.Timestamp.max.value
+    ):
+        return None
+    return values.astype("datetime64[ns]")
+
+
 def _to_ns(parsed: Any) -> np.ndarray:
     """datetime64[ns] values of parsed dates (UTC then naive if aware), NaT outside the range
     datetime64[ns] holds."""
+    if isinstance(parsed, np.ndarray) and parsed.dtype.kind == "M":
+        if parsed.dtype == "datetime64[ns]":
+            return parsed
+        fitting = _fitting_to_ns(parsed)
+        if fitting is not None:
+            return fitting
     index = pd.DatetimeIndex(parsed)
     if index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)

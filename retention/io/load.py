@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from retention.checks import examples, json_value, require_columns
+from retention.engine.frame import sorted_in_halves
 from retention.io import dialect as dialect_mod
 from retention.io.cache import cache_file, write_cache
 
 __all__ = ["CANONICAL", "Finding", "ValidationReport", "duplicated_rows", "load_transactions",
-           "read_header", "read_table"]
+           "read_header", "read_table", "row_notes"]
 
 CANONICAL = ("customer_id", "order_date", "revenue", "order_id")
 
@@ -281,7 +282,8 @@ def _read_excel(path: Path, sheet, text_columns, columns, read_kwargs) -> tuple[
     return frame, dialect
 
 
-def _read_parquet(path: Path, columns, date: str | None) -> pd.DataFrame:
+def _read_parquet(path: Path, columns, date: str | None, customer: str | None = None
+                  ) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -302,7 +304,7 @@ def _read_parquet(path: Path, columns, date: str | None) -> pd.DataFrame:
         ):
             # few distinct days: parse the dictionary, not every row
             table = table.set_column(i, date, pc.dictionary_encode(table.column(i)))
-    return _to_pandas(table)
+    return _to_pandas(_categorical_ids(table, customer))
 
 
 def _to_pandas(table) -> pd.DataFrame:
@@ -395,6 +397,7 @@ def _read_csv(
     date: str | None,
     columns: Sequence[str] | None,
     read_kwargs: dict,
+    customer: str | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     import pyarrow as pa
 
@@ -495,7 +498,7 @@ def _read_csv(
             f"{path.name!r} is not valid {encoding} text ({exc.reason}); pass encoding=."
         ) from None
     table = _integer_ids(table, [c for c in text_columns if c in table.column_names])
-    return _to_pandas(table), dialect
+    return _to_pandas(_categorical_ids(table, customer)), dialect
 
 
 def _arrow_encoding(encoding: str) -> str:
@@ -546,6 +549,77 @@ def _integer_ids(table, names: Sequence[str]):
     return table
 
 
+def _categorical_ids(table, name: str | None):
+    """The table with its text column ``name`` (if any) dictionary-encoded, the dictionary
+    sorted: read into pandas as a categorical, whose integer codes every later pass groups
+    on instead of hashing the text again."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if name is None or name not in table.column_names:
+        return table
+    i = table.column_names.index(name)
+    kind = table.schema.field(i).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return table
+    column = table.column(i).combine_chunks()
+    encoded = _numbered_ids(column)
+    if encoded is None:
+        hashed = pc.dictionary_encode(column)
+        order = pc.array_sort_indices(hashed.dictionary)
+        rank = np.empty(len(order), dtype=np.int32)
+        rank[order.to_numpy()] = np.arange(len(order), dtype=np.int32)
+        encoded = pa.DictionaryArray.from_arrays(
+            pc.take(pa.array(rank), hashed.indices), hashed.dictionary.take(order)
+        )
+    return table.set_column(i, name, encoded)
+
+
+def _numbered_ids(column):
+    """Ids of one length made of a common text prefix and digits (``C0100042``), as a
+    dictionary array coded by their number (no hashing), dictionary sorted; None for other
+    ids or a missing one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(column)
+    if n == 0 or column.null_count:
+        return None
+    kind = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    _, offsets, data = column.buffers()
+    offsets = np.frombuffer(offsets, dtype=kind)[column.offset: column.offset + n + 1]
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= 24 or int(offsets[-1] - offsets[0]) != n * width or (
+        np.diff(offsets) != width
+    ).any():
+        return None
+    chars = np.frombuffer(data, dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, width)
+    head = bytes(chars[0])
+    prefix = next((k for k, c in enumerate(head) if 48 <= c <= 57), width)
+    if not 0 < width - prefix <= 18:
+        return None
+    powers = 10 ** np.arange(width - prefix - 1, -1, -1, dtype=np.int64)
+    number = np.empty(n, dtype=np.int64)
+    for start in range(0, n, _HASH_ROWS):  # a block of rows at a time, in the CPU cache
+        part = chars[start: start + _HASH_ROWS]
+        digits = part[:, prefix:] - np.uint8(ord("0"))
+        if (part[:, :prefix] != chars[0, :prefix]).any() or (digits > 9).any():
+            return None
+        np.matmul(digits, powers, out=number[start: start + _HASH_ROWS])
+    lo, hi = int(number.min()), int(number.max())
+    if hi - lo > 2 * n + 1024:
+        return None
+    present = np.zeros(hi - lo + 1, dtype=bool)
+    number -= lo
+    present[number] = True
+    rank = np.cumsum(present, dtype=np.int32) - 1
+    values = pa.array(np.flatnonzero(present) + lo).cast(pa.string())
+    dictionary = pc.binary_join_element_wise(
+        head[:prefix].decode(), pc.utf8_lpad(values, width - prefix, "0"), ""
+    )
+    return pa.DictionaryArray.from_arrays(pa.array(rank.take(number)), dictionary)
+
+
 def _read_file(
     path: Path,
     *,
@@ -559,6 +633,7 @@ def _read_file(
     date: str | None = None,
     columns: Sequence[str] | None = None,
     read_kwargs: dict | None = None,
+    customer: str | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     _check_file(path)
     kind = _file_kind(path)
@@ -566,13 +641,13 @@ def _read_file(
     if kind in (".parquet", ".pq"):
         if read_kwargs:
             return pd.read_parquet(path, columns=columns, **read_kwargs), {}
-        return _read_parquet(path, columns, date), {}
+        return _read_parquet(path, columns, date, customer), {}
     if kind in (".xlsx", ".xlsm", ".xls"):
         sheet = read_kwargs.pop("sheet_name", sheet)
         return _read_excel(path, sheet, list(text_columns), columns, read_kwargs)
     return _read_csv(path, kind=kind, sep=sep, decimal=decimal, thousands=thousands,
                      encoding=encoding, amount=amount, text_columns=list(text_columns),
-                     date=date, columns=columns, read_kwargs=read_kwargs)
+                     date=date, columns=columns, read_kwargs=read_kwargs, customer=customer)
 
 
 def read_table(
@@ -669,10 +744,15 @@ def read_header(
 # columns of the canonical schema
 
 
-def _missing_ids(series: pd.Series) -> np.ndarray:
-    """Missing or blank ids."""
-    missing = series.isna().to_numpy()
+def _missing_ids(series: pd.Series, read: bool = False) -> np.ndarray:
+    """Missing or blank ids (blank categories too for ids ``read`` from a file, which
+    :func:`_categorical_ids` encoded)."""
     dtype = series.dtype
+    if read and isinstance(dtype, pd.CategoricalDtype):
+        blank = _missing_ids(pd.Series(dtype.categories, copy=False))
+        codes = series.cat.codes.to_numpy()
+        return np.append(blank, True)[codes]  # code -1 (missing) takes the True appended
+    missing = series.isna().to_numpy()
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -757,6 +837,7 @@ def _amount_column(
 
 
 _PRIME = np.uint64(0x9E3779B97F4A7C15)
+_HASH_ROWS = 1 << 17  # rows hashed at a time, so that the temporaries stay in the CPU cache
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -791,12 +872,39 @@ def _row_keys(series: pd.Series) -> np.ndarray:
     return codes.astype(np.int64).view(np.uint64)
 
 
+def _row_hash(keys: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The high 32 bits of a 64-bit hash of each row's ``keys`` (uint64 arrays of ``n``
+    entries), computed a block of rows at a time; and the same hashes sorted."""
+    top = np.empty(n, dtype=np.uint32)
+    block = np.empty(min(n, _HASH_ROWS), dtype=np.uint64)
+    spare = np.empty_like(block)
+    shift = np.uint64(29)
+
+    def blocks():
+        for start in range(0, n, _HASH_ROWS):
+            stop = min(start + _HASH_ROWS, n)
+            h, tmp = block[: stop - start], spare[: stop - start]
+            h.fill(0)
+            for values in keys:
+                np.bitwise_xor(h, values[start:stop], out=h)
+                np.multiply(h, _PRIME, out=h)
+                np.right_shift(h, shift, out=tmp)
+                np.bitwise_xor(h, tmp, out=h)
+            _mix(h)
+            out = top[start:stop]
+            np.right_shift(h, np.uint64(32), out=out, casting="unsafe")
+            yield out
+
+    return top, sorted_in_halves(blocks(), n, 1 << 31, np.uint32)
+
+
 def duplicated_rows(frame: pd.DataFrame, key: Sequence[str] | None = None) -> np.ndarray:
     """Which rows repeat an earlier row exactly (as ``frame.duplicated()``), by hashing.
 
     The ``key`` columns (default: all) are mixed into one 64-bit hash per row; only rows whose
-    hash occurs more than once are compared exactly, on every column. Equal rows have equal
-    keys, so a few cheap key columns (customer, date, amount) find every duplicate.
+    hash (its high 32 bits, which sort fast) occurs more than once are compared exactly, on
+    every column. Equal rows have equal keys, so a few cheap key columns (customer, date,
+    amount) find every duplicate.
 
     Examples
     --------
@@ -810,14 +918,10 @@ def duplicated_rows(frame: pd.DataFrame, key: Sequence[str] | None = None) -> np
     n = len(frame)
     if n < 2 or frame.shape[1] == 0:
         return np.zeros(n, dtype=bool)
-    h = np.zeros(n, dtype=np.uint64)
-    shift = np.uint64(29)
-    for name in frame.columns if key is None else key:
-        h ^= _row_keys(frame[name])
-        h *= _PRIME
-        h ^= h >> shift
-    _mix(h)
-    ordered = np.sort(h)
+    names = frame.columns if key is None else key
+    # 32 bits sort twice as fast as 64; the few rows whose hash repeats by chance (about
+    # n**2 / 2**33 pairs) are told apart by the exact comparison below
+    top, ordered = _row_hash([_row_keys(frame[name]) for name in names], n)
     same = ordered[1:] == ordered[:-1]
     if not same.any():
         return np.zeros(n, dtype=bool)
@@ -825,11 +929,11 @@ def duplicated_rows(frame: pd.DataFrame, key: Sequence[str] | None = None) -> np
     del ordered, same
     # rows whose hash is repeated: a small bit table on the low bits first, then exactly
     bits = max(16, min(26, int(len(repeated)).bit_length() + 4))
-    low = np.uint64((1 << bits) - 1)
+    low = np.uint32((1 << bits) - 1)
     table = np.zeros(1 << bits, dtype=bool)
     table[repeated & low] = True
-    maybe = np.flatnonzero(table[h & low])
-    candidates = maybe[np.isin(h[maybe], repeated)]
+    maybe = np.flatnonzero(table[top & low])
+    candidates = maybe[np.isin(top[maybe], repeated)]
     out = np.zeros(n, dtype=bool)
     out[candidates] = frame.iloc[candidates].duplicated(keep="first").to_numpy()
     return out
@@ -844,6 +948,56 @@ def _replace(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:
     ):
         return
     frame[name] = pd.Series(values, index=frame.index, name=name, copy=False)
+
+
+def row_notes(tx: pd.DataFrame, *, amount: str = "revenue", date: str = "order_date",
+              as_of: Any = None) -> list[Finding]:
+    """The notes of a loaded log that its rows alone decide: refunds, exact duplicates and
+    future-dated orders (what :func:`load_transactions` reports, recounted on any subset
+    of its rows, e.g. one segment's).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Canonical columns (``customer_id``, ``order_date``, ``revenue``, ...).
+    amount, date : str
+        The source's names of the amount and date columns, for the findings.
+    as_of : date-like, optional
+        Orders after this are future-dated; default now.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [5.0, -5.0, 3.0],
+    ...                    "order_date": pd.to_datetime(["2024-01-01"] * 3)})
+    >>> [str(f) for f in row_notes(tx)]
+    ['revenue: 1 rows negative (refunds or returns) (e.g. -5.0)']
+    """
+    cutoff = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
+    revenue = tx["revenue"].to_numpy()
+    notes = []
+    negative = revenue < 0
+    if negative.any():
+        notes.append(Finding(amount, "negative (refunds or returns)", int(negative.sum()),
+                             tuple(examples(revenue, negative, distinct=True))))
+    dup = duplicated_rows(tx, key=[c for c in CANONICAL if c in tx.columns])
+    if dup.any():
+        notes.append(
+            Finding(
+                "(all columns)",
+                "exact duplicates of an earlier row",
+                int(dup.sum()),
+                tuple(examples(tx.index, dup, distinct=True)),
+            )
+        )
+    order_dates = tx["order_date"].to_numpy()
+    future = order_dates > np.datetime64(cutoff.to_datetime64(), "ns")
+    if future.any():
+        shown = pd.DatetimeIndex(order_dates[future][:1000]).strftime("%Y-%m-%d")
+        notes.append(
+            Finding(date, f"dated after {cutoff:%Y-%m-%d}", int(future.sum()),
+                    tuple(examples(shown, distinct=True)))
+        )
+    return notes
 
 
 def load_transactions(
@@ -974,7 +1128,7 @@ def load_transactions(
             path, sep=sep, decimal=decimal, thousands=thousands, encoding=encoding,
             sheet=sheet, amount=amount,
             text_columns=[customer] + ([order] if order is not None else []), date=date,
-            read_kwargs=read_kwargs,
+            read_kwargs=read_kwargs, customer=customer,
         )
     dialect.setdefault("detected", [])
 
@@ -996,7 +1150,8 @@ def load_transactions(
     ]
 
     bad: dict[str, tuple[str, np.ndarray]] = {}
-    bad[customer] = ("with a missing customer id", _missing_ids(tx["customer_id"]))
+    bad[customer] = ("with a missing customer id",
+                     _missing_ids(tx["customer_id"], read=raw is not source))
 
     dates, date_info = _date_column(tx["order_date"], date, date_format, dayfirst)
     if date_info:
@@ -1034,11 +1189,16 @@ def load_transactions(
             "Fix the data, or pass drop_invalid=True to exclude these rows (they are reported)."
         )
     excluded_rows = raw.iloc[np.flatnonzero(invalid)] if findings else raw.iloc[:0]
-    if raw is not source and isinstance(excluded_rows[date].dtype, pd.CategoricalDtype):
-        # dates read as a dictionary of their text: the excluded rows show the text
-        excluded_rows = excluded_rows.assign(**{date: excluded_rows[date].astype("str")})
+    if raw is not source:
+        # dates and text ids read as a dictionary of their text: the excluded rows show the text
+        excluded_rows = excluded_rows.assign(**{
+            c: excluded_rows[c].astype("str") for c in (date, customer)
+            if isinstance(excluded_rows[c].dtype, pd.CategoricalDtype)
+        })
     if findings:
         tx = tx.iloc[np.flatnonzero(~invalid)]
+        if raw is not source and isinstance(tx["customer_id"].dtype, pd.CategoricalDtype):
+            tx = tx.assign(customer_id=tx["customer_id"].cat.remove_unused_categories())
         warnings.warn(
             f"{name}: excluded {len(excluded_rows):,} invalid rows ("
             + "; ".join(map(str, findings))
@@ -1050,31 +1210,7 @@ def load_transactions(
     rows_read = len(raw)
     del raw
 
-    cutoff = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
-    revenue = tx["revenue"].to_numpy()
-    notes = []
-    negative = revenue < 0
-    if negative.any():
-        notes.append(Finding(amount, "negative (refunds or returns)", int(negative.sum()),
-                             tuple(examples(revenue, negative, distinct=True))))
-    dup = duplicated_rows(tx, key=[c for c in CANONICAL if c in tx.columns])
-    if dup.any():
-        notes.append(
-            Finding(
-                "(all columns)",
-                "exact duplicates of an earlier row",
-                int(dup.sum()),
-                tuple(examples(tx.index, dup, distinct=True)),
-            )
-        )
-    order_dates = tx["order_date"].to_numpy()
-    future = order_dates > np.datetime64(cutoff.to_datetime64(), "ns")
-    if future.any():
-        shown = pd.DatetimeIndex(order_dates[future][:1000]).strftime("%Y-%m-%d")
-        notes.append(
-            Finding(date, f"dated after {cutoff:%Y-%m-%d}", int(future.sum()),
-                    tuple(examples(shown, distinct=True)))
-        )
+    notes = row_notes(tx, amount=amount, date=date, as_of=as_of)
 
     report = ValidationReport(
         source=name,

@@ -104,11 +104,12 @@ def _summary(prep: _Codes, keep: np.ndarray | None, end_code: int
         columns["monetary_value"] = monetary[present]
 
     # customers whose rows are all refunds in periods without purchase
-    refund_only_customers = np.unique(codes[occ.outside])
+    refund_only_customer = np.zeros(n_codes, dtype=bool)
+    refund_only_customer[codes[occ.outside]] = True
     info = {
         "n_refund_only_periods": int(occ.n_refund_only_periods),
         "refund_only_amount": float(occ.refund_only_amount),
-        "n_customers_without_purchase": int(np.count_nonzero(~present[refund_only_customers])),
+        "n_customers_without_purchase": int(np.count_nonzero(refund_only_customer & ~present)),
     }
     index = log.labels[present]
     frame = pd.DataFrame(columns, index=index)
