@@ -24,11 +24,20 @@ from .io.survey_sample import (
     sample_survey as sample_survey,
     sample_survey_path as sample_survey_path,
 )
+from .metrics.brackets import (
+    bracket_matrix as bracket_matrix,
+    bracket_retention as bracket_retention,
+)
 from .metrics.cohorts import (
     cohort_table as cohort_table,
     pivot_cohorts as pivot_cohorts,
     retention_matrix as retention_matrix,
     weighted_average_retention as weighted_average_retention,
+)
+from .metrics.confidence import (
+    compare_curves as compare_curves,
+    retention_intervals as retention_intervals,
+    wilson_interval as wilson_interval,
 )
 from .metrics.formulas import (
     annualize_churn as annualize_churn,
@@ -42,6 +51,10 @@ from .metrics.formulas import (
 )
 from .metrics.kpis import (
     period_metrics as period_metrics,
+)
+from .metrics.lifecycle import (
+    lifecycle as lifecycle,
+    stickiness as stickiness,
 )
 from .metrics.rfm import (
     calibration_and_holdout as calibration_and_holdout,
@@ -119,6 +132,10 @@ from .plotting.cohorts import (
     plot_cumulative_revenue as plot_cumulative_revenue,
     plot_layer_cake as plot_layer_cake,
     plot_retention_curves as plot_retention_curves,
+)
+from .plotting.lifecycle import (
+    plot_lifecycle as plot_lifecycle,
+    plot_stickiness as plot_stickiness,
 )
 from .plotting.segments import (
     plot_segment_grid as plot_segment_grid,

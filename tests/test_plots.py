@@ -245,6 +245,92 @@ def test_heatmap_rejects_non_dataframe():
         plot_cohort_heatmap([[1.0, 0.5]])
 
 
+def small_cohort_matrix(with_average: bool = False) -> pd.DataFrame:
+    """make_matrix plus a cohort of 2 customers, both still active (100%) in periods 1-2."""
+    m = make_matrix(with_average=with_average)
+    sizes = m.attrs["cohort_size"]
+    tiny = pd.DataFrame(
+        [[1.0, 1.0, 1.0]], index=[pd.Period("2023-12", freq="M")], columns=m.columns
+    )
+    out = pd.concat([tiny, m])
+    out.index.name = "cohort"
+    out.attrs["cohort_size"] = pd.concat([pd.Series([2], index=tiny.index), sizes])
+    return out
+
+
+def small_cells(ax) -> list:
+    return [p for p in ax.patches if p.get_gid() == "small-cohort"]
+
+
+def test_heatmap_small_cohort_does_not_drive_the_colour_scale():
+    m = small_cohort_matrix()
+    assert mesh_of(plot_cohort_heatmap(m)).norm.vmax == pytest.approx(1.0)  # washed out
+    ax = plot_cohort_heatmap(m, min_customers=30)
+    others = m.iloc[1:, 1:].to_numpy()
+    assert mesh_of(ax).norm.vmax == pytest.approx(np.nanmax(others)) == pytest.approx(0.50)
+    assert mesh_of(ax).norm.vmin == 0
+
+
+def test_heatmap_small_cohort_cells_are_hatched_and_keep_their_values():
+    ax = plot_cohort_heatmap(small_cohort_matrix(), min_customers=30)
+    cells = small_cells(ax)
+    assert len(cells) == 3
+    assert sorted(p.get_xy() for p in cells) == [(0, 0), (1, 0), (2, 0)]  # row 0: the tiny cohort
+    assert all(p.get_hatch() for p in cells)
+    # left out of the coloured mesh, but their values are written
+    mask = np.ma.getmaskarray(mesh_of(ax).get_array()).reshape(4, 3)
+    assert mask[0].all() and not mask[1].any()
+    texts = {(t.get_position()[1] - 0.5, t.get_position()[0] - 0.5): t.get_text() for t in ax.texts}
+    assert [texts[(0, k)] for k in range(3)] == ["100%", "100%", "100%"]
+    assert len(ax.texts) == 3 + 6
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["cohorts under 30 customers (not on the colour scale)"]
+    assert ax.get_yticklabels()[0].get_text() == "2023-12  (n=2)"
+
+
+def test_heatmap_without_min_customers_draws_no_hatched_cells():
+    ax = plot_cohort_heatmap(small_cohort_matrix())
+    assert not small_cells(ax) and ax.get_legend() is None
+    mask = np.ma.getmaskarray(mesh_of(ax).get_array()).reshape(4, 3)
+    assert not mask[0].any()
+
+
+def test_heatmap_min_customers_threshold_is_strict_and_skips_summary_rows():
+    m = small_cohort_matrix(with_average=True)
+    ax = plot_cohort_heatmap(m, min_customers=95)  # 2 and 80 are under 95; 95 is not
+    rows = {int(p.get_xy()[1]) for p in small_cells(ax)}
+    assert rows == {0, 3}
+    assert len(small_cells(ax)) == 3 + 1
+    assert "weighted average" in ax.get_yticklabels()[-1].get_text()
+
+
+def test_heatmap_min_customers_with_masked_cells_title_and_auto_vmin():
+    m = small_cohort_matrix()
+    mask = np.zeros(m.shape, dtype=bool)
+    mask[0, 2] = True
+    ax = plot_cohort_heatmap(m, min_customers=30, mask=mask, annot=False, vmin=None, title="T")
+    assert len(small_cells(ax)) == 2
+    assert len(ax.texts) == 0
+    norm = mesh_of(ax).norm
+    assert (norm.vmin, norm.vmax) == pytest.approx((0.25, 0.50))
+    assert ax.get_title() == "T"
+
+
+def test_heatmap_every_cohort_small_uses_every_cell_for_the_scale():
+    ax = plot_cohort_heatmap(make_matrix(), min_customers=1000)
+    assert len(small_cells(ax)) == 6
+    assert mesh_of(ax).norm.vmax == pytest.approx(0.50)
+    assert "1,000 customers" in ax.get_legend().get_texts()[0].get_text()
+
+
+def test_heatmap_min_customers_needs_sizes_and_a_whole_number():
+    with pytest.raises(ValueError, match=r"min_customers=30 needs the cohort sizes"):
+        plot_cohort_heatmap(make_matrix(with_sizes=False), min_customers=30)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="min_customers must be a positive whole number"):
+            plot_cohort_heatmap(make_matrix(), min_customers=bad)
+
+
 # ---------------------------------------------------------------------------
 # plot_retention_curves
 # ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from retention.checks import as_list, numeric_columns, require_columns
+from retention.checks import as_list, numeric_columns, require_columns, whole_number
 from retention.metrics.cohorts import (
     AVERAGE_LABEL,
     cohort_sizes,
@@ -48,6 +48,14 @@ HEATMAP_CMAP = "YlGnBu"
 COHORT_PALETTE = "crest"
 AVERAGE_COLOR = "#1a1a1a"
 HIGHLIGHT_COLOR = "#e6550d"
+#: Cells of cohorts under ``min_customers`` in the heatmap: grey, hatched, off the scale.
+SMALL_COHORT_STYLE: dict[str, Any] = {
+    "facecolor": "#f0f0f0",
+    "edgecolor": "#9e9e9e",
+    "hatch": "///",
+    "linewidth": 0.0,
+}
+SMALL_COHORT_TEXT_COLOR = "#333333"
 #: At most this many cohorts in a legend / calendar periods labelled on an x axis.
 MAX_LABELS = 12
 _COHORT_TABLE_HINT = "Build it with retention.cohort_table."
@@ -237,6 +245,71 @@ def _annotation_fontsize(ax: Axes, values: pd.DataFrame, fmt: str) -> float:
     return float(max(size, 4.0))
 
 
+def _small_cohort_cells(
+    matrix: pd.DataFrame,
+    values: pd.DataFrame,
+    n_cohorts: int,
+    min_customers: int | None,
+    func: str,
+) -> np.ndarray:
+    """Boolean mask of the cells of cohort rows with fewer than ``min_customers`` customers."""
+    small = np.zeros(values.shape, dtype=bool)
+    if min_customers is None:
+        return small
+    min_customers = whole_number("min_customers", min_customers)
+    sizes = cohort_sizes(matrix)
+    if sizes is None:
+        raise ValueError(
+            f"{func}: min_customers={min_customers} needs the cohort sizes, but the matrix "
+            "has no attrs['cohort_size']; build it with retention_matrix."
+        )
+    small[:n_cohorts] = (sizes.to_numpy()[:n_cohorts] < min_customers)[:, None]
+    return small
+
+
+def _draw_small_cohort_cells(
+    ax: Axes,
+    values: pd.DataFrame,
+    hatched: np.ndarray,
+    *,
+    annot: bool,
+    fmt: str,
+    annot_kws: dict[str, Any],
+) -> None:
+    """Grey hatched cells, with their value, where the heatmap left ``hatched`` cells blank."""
+    from matplotlib.patches import Rectangle
+
+    for row, col in zip(*np.nonzero(hatched), strict=True):
+        ax.add_patch(Rectangle((col, row), 1, 1, gid="small-cohort", **SMALL_COHORT_STYLE))
+        if annot:
+            text = ("{:" + fmt + "}").format(values.iat[row, col])
+            style = {"color": SMALL_COHORT_TEXT_COLOR, **annot_kws}
+            ax.text(col + 0.5, row + 0.5, text, ha="center", va="center", **style)
+
+
+def _small_cohort_legend(ax: Axes, min_customers: int) -> None:
+    """Key of the hatched cells, above the Axes on the right (and below the title)."""
+    from matplotlib.patches import Patch
+
+    handle = Patch(**SMALL_COHORT_STYLE)
+    label = f"cohorts under {min_customers:,} customers (not on the colour scale)"
+    legend = ax.legend(
+        [handle],
+        [label],
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        borderaxespad=0.2,
+        fontsize="small",
+        frameon=False,
+    )
+    if ax.get_title():
+        # lift the title above the key: one line of legend text and its padding
+        import matplotlib as mpl
+
+        lift = 2.0 * legend.get_texts()[0].get_fontsize()
+        ax.set_title(ax.get_title(), pad=mpl.rcParams["axes.titlepad"] + lift)
+
+
 # ---------------------------------------------------------------------------
 # Public plot functions
 # ---------------------------------------------------------------------------
@@ -253,6 +326,7 @@ def plot_cohort_heatmap(
     vmin: float | None = 0,
     vmax: float | None = None,
     title: str | None = None,
+    min_customers: int | None = None,
     **kwargs: Any,
 ) -> Axes:
     """Cohort-retention heatmap: one row per acquisition cohort, one column per period.
@@ -285,6 +359,15 @@ def plot_cohort_heatmap(
         of the map. Cells above ``vmax`` get the darkest colour (the colour bar shows an arrow).
     title : str, optional
         Axes title.
+    min_customers : int, optional
+        Cohorts with fewer customers than this (from ``matrix.attrs["cohort_size"]``) are
+        too small to read: their cells are drawn light grey and hatched, with their value
+        written in them, and left out of the colour scale, so one tiny cohort at 100% does
+        not wash out every other cell. The default ``vmin`` / ``vmax`` are computed from
+        the other cells (from every cell when all cohorts are small) and the colour bar
+        does not cover the hatched cells. A legend above the Axes, on the right, reads
+        "cohorts under N customers (not on the colour scale)". Summary rows are never
+        hatched. By default every cohort is drawn in colour.
     **kwargs
         Passed to :func:`seaborn.heatmap` (``linewidths``, ``cbar``, ``cbar_kws``,
         ``annot_kws``, ``mask``...). A ``mask`` is combined with the NaN mask.
@@ -292,11 +375,15 @@ def plot_cohort_heatmap(
     Returns
     -------
     matplotlib Axes
+        With ``min_customers``, the hatched cells are the patches with gid
+        ``"small-cohort"`` in ``ax.patches`` and their values follow the other annotations
+        in ``ax.texts``.
 
     Raises
     ------
     ValueError
-        If the matrix is empty, has non-numeric columns or holds no observable value.
+        If the matrix is empty, has non-numeric columns or holds no observable value, or
+        if ``min_customers`` is given and the matrix carries no cohort sizes.
 
     Examples
     --------
@@ -308,11 +395,15 @@ def plot_cohort_heatmap(
     >>> ax = plot_cohort_heatmap(m)
     >>> ax.get_yticklabels()[0].get_text()
     '2024-01  (n=120)'
+    >>> ax = plot_cohort_heatmap(m, min_customers=100)
+    >>> len([p for p in ax.patches if p.get_gid() == "small-cohort"])
+    3
     """
     func = "plot_cohort_heatmap"
     values = _numeric_matrix(matrix, func)
     n_rows, n_cols = values.shape
     cohort_rows, summary_rows = split_summary_rows(values)
+    small = _small_cohort_cells(matrix, values, len(cohort_rows), min_customers, func)
 
     # Row labels: readable periods, optionally with the cohort size.
     sizes = cohort_sizes(matrix) if show_sizes else None
@@ -324,10 +415,12 @@ def plot_cohort_heatmap(
             text += f"  (n={size:,.0f})"
         row_labels.append(text)
 
-    # Colour scale: ignore period 0 (always 100%) when choosing the top.
-    cells = values.to_numpy()
+    # Colour scale: ignore period 0 (always 100%) and small cohorts when choosing the top.
+    on_scale = ~small & values.notna().to_numpy()
+    scaled = values.mask(small) if small.any() and on_scale.any() else values
+    cells = scaled.to_numpy()
     if vmax is None and kwargs.get("norm") is None:
-        later = values.drop(columns=[0]) if 0 in values.columns and n_cols > 1 else values
+        later = scaled.drop(columns=[0]) if 0 in values.columns and n_cols > 1 else scaled
         candidate = np.nanmax(later.to_numpy()) if later.notna().any().any() else np.nan
         if np.isnan(candidate) or (vmin is not None and candidate <= vmin):
             candidate = np.nanmax(cells)
@@ -350,6 +443,7 @@ def plot_cohort_heatmap(
     user_mask = kwargs.pop("mask", None)
     if user_mask is not None:
         mask = mask | np.asarray(user_mask, dtype=bool)
+    hatched = small & ~mask
 
     kwargs.setdefault("linewidths", 0.5)
     kwargs.setdefault("linecolor", "white")
@@ -366,7 +460,7 @@ def plot_cohort_heatmap(
         cmap=cmap,
         vmin=vmin,
         vmax=vmax,
-        mask=mask,
+        mask=mask | hatched,
         cbar_kws=cbar_kws,
         annot_kws=annot_kws,
         **kwargs,
@@ -384,6 +478,9 @@ def plot_cohort_heatmap(
     for tick in ax.get_yticklabels():
         if tick.get_text() in summary_texts:
             tick.set_fontweight("bold")
+    if min_customers is not None:
+        _draw_small_cohort_cells(ax, values, hatched, annot=annot, fmt=fmt, annot_kws=annot_kws)
+        _small_cohort_legend(ax, min_customers)
     return ax
 
 
