@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write reports and the index (default: %(default)s)",
     )
     report.add_argument(
+        "--currency", metavar="CODE",
+        help="currency of the money figures, shown in the index (e.g. EUR)",
+    )
+    report.add_argument(
         "--kernel",
         "-k",
         metavar="NAME",
@@ -251,6 +255,7 @@ def _report(args: argparse.Namespace) -> int:
                     timeout=args.timeout,
                     jobs=args.jobs,
                     progress=args.progress,
+                    currency=args.currency,
                 )
         except ReportError as exc:
             _show_warnings(caught)

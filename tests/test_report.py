@@ -97,7 +97,7 @@ def test_successful_run_writes_notebook_html_and_index(work: Path) -> None:
     assert entries["summary_report"]["summary"] == ALL_ROWS
     page = (work / "reports" / "index.html").read_text(encoding="utf-8")
     assert 'href="summary_report/report.html"' in page
-    assert "<dt>revenue</dt><dd>94.75</dd>" in page
+    assert "<th>Revenue</th>" in page and '<td class="num">94.75</td>' in page
     assert "<link" not in page and "<script" not in page and "src=" not in page
 
 
@@ -201,7 +201,7 @@ def test_failure_is_isolated_and_keeps_last_good_html(work: Path) -> None:
     page = (work / "reports" / "index.html").read_text(encoding="utf-8")
     assert '<span class="failed">failed</span>' in page
     assert "deliberate failure &lt;b&gt;second&lt;/b&gt;" in page
-    assert "last good HTML" in page
+    assert "last good page" in page
 
     # a later success replaces the report and clears the failed notebook
     [again] = run_reports(

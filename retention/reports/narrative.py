@@ -35,9 +35,13 @@ __all__ = [
     "describe_validation",
     "html_table",
     "html_text",
+    "in_window",
+    "kpi_table",
     "markdown_text",
     "plain_text",
     "report_heading",
+    "retention_counts",
+    "segment_validation",
     "select_segment",
 ]
 
@@ -177,6 +181,117 @@ def describe_validation(report: Any) -> str:
     return markdown_text(text + (f"; {how}" if how else "") + ".")
 
 
+def segment_validation(tx: pd.DataFrame, segment_column: Any = None, segment_value: Any = None,
+                       *, amount: str = "revenue", date: str = "order_date") -> Any:
+    """The loader's report for one segment's rows: refunds, duplicates and future dates
+    recounted on them (:func:`retention.io.load.row_notes`), rows kept = the segment's;
+    rows read and excluded stay the file's (an excluded row has no segment).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        The segment's transactions (:func:`select_segment` of a loaded log).
+    segment_column, segment_value
+        The segment; ``None`` returns the file's report unchanged.
+    amount, date : str
+        The source's names of the amount and date columns.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import retention as rt
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     tx = rt.load_transactions(rt.sample_path())
+    >>> whole = segment_validation(tx)
+    >>> web = segment_validation(select_segment(tx, "channel", "email"), "channel", "email")
+    >>> web.rows_kept < whole.rows_kept and web.rows_read == whole.rows_read
+    True
+    """
+    import dataclasses
+
+    from retention.io.load import ValidationReport, row_notes
+
+    report = ValidationReport.from_attrs(tx)
+    if segment_column is None or segment_value is None:
+        return report
+    return dataclasses.replace(report, rows_kept=len(tx),
+                               notes=row_notes(tx, amount=amount, date=date))
+
+
+#: Short headings of the KPI table (period_metrics columns), in display order.
+KPI_HEADINGS = {
+    "start_customers": "Start (S)", "new_customers": "New (N)", "reactivated": "Back",
+    "lost": "Lost", "end_customers": "End (E)", "retention_rate": "CRR (E−N)/S",
+    "retained_share": "Kept of S", "churn_rate": "Churn", "buyers": "Buyers",
+    "returning_buyers": "Repeat buyers", "repeat_customer_rate": "Repeat rate",
+    "orders": "Orders", "purchase_frequency": "Orders / buyer", "revenue": "Revenue",
+    "average_order_value": "AOV",
+}
+_KPI_PERCENT = ("retention_rate", "retained_share", "churn_rate", "repeat_customer_rate")
+
+
+def in_window(table: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
+    """Rows of a table indexed by period (e.g. :func:`retention.period_metrics`) between
+    ``start`` and ``end`` inclusive, given as for :func:`retention.cohort_table`.
+
+    >>> kpi = pd.DataFrame({"x": [1, 2, 3]}, index=pd.period_range("2024-01", periods=3, freq="M"))
+    >>> in_window(kpi, "2024-02").index.astype(str).tolist()
+    ['2024-02', '2024-03']
+    """
+    freq = table.index.freq
+    keep = np.ones(len(table), dtype=bool)
+    if start is not None:
+        keep &= table.index >= pd.Period(start, freq=freq)
+    if end is not None:
+        keep &= table.index <= pd.Period(end, freq=freq)
+    return table[keep]
+
+
+def kpi_table(kpi: pd.DataFrame, *, rows: int = 12) -> tuple[Styler, str]:
+    """The KPI table as a report shows it: short headings, formatted numbers, readable
+    period labels (a partial period marked ``*``), the last ``rows`` periods; and the note
+    that says what was left out.
+
+    Examples
+    --------
+    >>> import retention as rt
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     kpi = rt.period_metrics(rt.load_transactions(rt.sample_path()), "M")
+    >>> table, note = kpi_table(kpi)
+    >>> "Churn" in table.to_html(), note.startswith("The last 12 of")
+    (True, True)
+    """
+    from retention.periods import period_label
+
+    shown = kpi.tail(rows)
+    partial = (shown["partial"].to_numpy(dtype=bool) if "partial" in shown
+               else np.zeros(len(shown), dtype=bool))
+    out = shown[[c for c in KPI_HEADINGS if c in shown]].rename(columns=KPI_HEADINGS)
+    out.index = [period_label(p) + ("*" if flag else "")
+                 for p, flag in zip(shown.index, partial, strict=True)]
+    out.index.name = "Period"
+    percent = [KPI_HEADINGS[c] for c in _KPI_PERCENT if c in shown]
+    counts = [h for c, h in KPI_HEADINGS.items() if c in shown and c not in _KPI_PERCENT
+              and c not in ("purchase_frequency", "average_order_value")]
+    styler = (html_table(out)
+              .format("{:.1%}", subset=percent, na_rep="–")
+              .format("{:,.0f}", subset=counts, na_rep="–")
+              .format("{:,.2f}", subset=[h for h in ("Orders / buyer", "AOV") if h in out],
+                      na_rep="–")
+              .set_table_styles([{"selector": "", "props": "font-size: 0.8em;"},
+                                 {"selector": "th", "props": "white-space: nowrap;"}]))
+    notes = []
+    if len(kpi) > rows:
+        notes.append(f"The last {rows} of {len(kpi)} periods; the download has them all.")
+    if partial.any():
+        notes.append("* partial period: the data end before it does, so its lost and churn "
+                     "figures are incomplete.")
+    return styler, " ".join(notes)
+
+
 def report_heading(
     title: Any, segment_column: Any = None, segment_value: Any = None, *, level: int = 2
 ) -> str:
@@ -253,6 +368,21 @@ def select_segment(
         known = sorted(map(str, segment.dropna().unique()))[:20]
         raise ValueError(f"No customer has {column} = {value!r}; values present: {known}.")
     return tx[tx[customer].isin(members)]
+
+
+def retention_counts(long: pd.DataFrame, period: int) -> tuple[int, int]:
+    """Customers active at offset ``period`` and the size of their cohorts, summed over the
+    cohorts observed there (the trials and successes of a pooled retention rate).
+
+    >>> long = pd.DataFrame({"period": [0, 1, 0, 1], "cohort_size": [100, 100, 300, 300],
+    ...                      "customers": [100, 40, 300, 60],
+    ...                      "observed": [True, True, True, False]})
+    >>> retention_counts(long, 1)
+    (40, 100)
+    """
+    require_columns(long, ["period", "cohort_size", "customers", "observed"], what="cohort table")
+    at = long[(long["period"] == period) & long["observed"]]
+    return int(at["customers"].sum()), int(at["cohort_size"].sum())
 
 
 def cohort_highlights(long: pd.DataFrame, *, period: int = 1, min_size: int = 30) -> dict[str, Any]:

@@ -67,9 +67,14 @@ from typing import Any
 from urllib.parse import quote
 
 __all__ = [
+    "FIGURES",
+    "PAGE_CSS",
     "SUMMARY_MIME_TYPE",
     "IndexEntry",
     "export_html",
+    "figure_label",
+    "format_figure",
+    "html_link",
     "new_file_mode",
     "read_index",
     "read_summary",
@@ -77,6 +82,7 @@ __all__ = [
     "render_index_html",
     "summary_bundle",
     "tex_to_mathml",
+    "write_atomic",
     "write_index",
 ]
 
@@ -235,7 +241,7 @@ def new_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -380,7 +386,7 @@ def export_html(
     body, _ = _html_exporter().from_notebook_node(
         _without_summary_outputs(nb), resources={"metadata": {"name": title or html_path.stem}}
     )
-    _write_atomic(html_path, body)
+    write_atomic(html_path, body)
     return html_path
 
 
@@ -417,7 +423,14 @@ class IndexEntry:
         The segment, for reports made with ``--by``; ``segment_value`` is ``None``
         for the total.
     generated : str
-        When the run finished (ISO 8601, UTC).
+        When the run finished (ISO 8601, UTC); the reports of one batch share it.
+    data_source : str or None
+        The transaction file the report read (``data_path``), ``None`` for the bundled
+        sample.
+    downloads : list of str
+        Files the report offers for download (CSV, Excel).
+    currency : str or None
+        Currency of the money figures (``retention report --currency EUR``).
     """
 
     notebook: str
@@ -432,6 +445,9 @@ class IndexEntry:
     segment_column: str | None = None
     segment_value: Any = None
     generated: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    data_source: str | None = None
+    downloads: list[str] = field(default_factory=list)
+    currency: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the entry as JSON-serialisable data."""
@@ -517,34 +533,96 @@ def write_index(
             e.name,
         )
     )
+    from retention.reports.comparison import write_comparisons
+
     json_path = output_dir / INDEX_JSON
     html_path = output_dir / INDEX_HTML
     payload = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "reports": [e.as_dict() for e in rows],
     }
-    _write_atomic(json_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    _write_atomic(html_path, render_index_html(rows, title=title))
+    latest: dict[str, str] = {}  # segment column -> its latest run
+    for e in rows:
+        if e.segment_column is not None:
+            latest[e.segment_column] = max(latest.get(e.segment_column, ""), e.generated)
+    comparisons = write_comparisons(
+        [e for e in rows if e.segment_column and e.generated == latest[e.segment_column]],
+        output_dir)
+    write_atomic(json_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(html_path, render_index_html(rows, title=title, comparisons=comparisons))
     return html_path, json_path
 
 
 #: Key figures whose name ends like this are fractions, shown as percentages.
 FRACTION_SUFFIXES = ("rate", "retention", "share", "probability")
 
+#: Index labels and units of the key figures the package's reports record:
+#: ``count``, ``money``, ``share`` (a fraction), ``number`` or ``text``.
+FIGURES: dict[str, tuple[str, str]] = {
+    "customers": ("Customers", "count"),
+    "cohorts": ("Cohorts", "count"),
+    "revenue": ("Revenue", "money"),
+    "average_period1_retention": ("Period-1 retention", "share"),
+    "period3_retention": ("Period-3 retention", "share"),
+    "best_cohort": ("Best cohort", "text"),
+    "worst_cohort": ("Worst cohort", "text"),
+    "clv_total": ("CLV, total", "money"),
+    "clv_mean": ("CLV per customer", "money"),
+    "model": ("Model", "text"),
+    "margin": ("Margin", "share"),
+    "top20_share": ("Top 20% share of CLV", "share"),
+    "expected_alive": ("Expected active customers", "count"),
+    "model_log_likelihood": ("Log-likelihood", "number"),
+    "holdout_actual": ("Holdout purchases", "count"),
+    "holdout_expected": ("Holdout purchases, predicted", "count"),
+    "at_risk": ("At risk", "count"),
+    "champions_share": ("Champions", "share"),
+    "cant_lose": ("Can't lose them", "count"),
+    "answers": ("Answers", "count"),
+    "nps": ("NPS", "number"),
+    "csat_share": ("CSAT (top-2 box)", "share"),
+}
+#: Figures shown inside another's cell as its interval: figure -> (low, high).
+INTERVALS = {"clv_total": ("clv_low", "clv_high"), "nps": ("nps_ci_low", "nps_ci_high")}
+#: Figures that describe the data or feed the comparison page, not shown as columns.
+_NOT_COLUMNS = {"data_from", "data_to", "period1_retained", "period1_base",
+                "period3_retained", "period3_base"}
+#: Index headings of the package's report notebooks.
+NOTEBOOK_TITLES = {
+    "cohort_retention_report": "Cohort retention",
+    "clv_breakdown_report": "Customer lifetime value",
+    "rfm_segments_report": "RFM segments",
+    "loyalty_survey_report": "Loyalty survey",
+}
 
-def _format_figure(name: str, value: Any) -> str:
+
+def figure_label(name: str, currency: str | None = None) -> str:
+    """Column heading of a key figure: its label, with the currency of money figures.
+
+    >>> figure_label("clv_mean", "EUR"), figure_label("holdout_sales")
+    ('CLV per customer, EUR', 'Holdout sales')
+    """
+    label, unit = FIGURES.get(name, (str(name).replace("_", " ").capitalize(), ""))
+    return f"{label}, {currency}" if unit == "money" and currency else label
+
+
+def format_figure(name: str, value: Any) -> str:
     """Display text of one key figure: thousands separators, fractions as percentages.
 
-    >>> _format_figure("revenue", 418263.4), _format_figure("period1_retention", 0.1554)
+    >>> format_figure("revenue", 418263.4), format_figure("period1_retention", 0.1554)
     ('418,263', '15.5%')
+    >>> format_figure("margin", 1.0), format_figure("expected_alive", 1722.4)
+    ('100.0%', '1,722')
     """
     if isinstance(value, bool) or value is None:
-        return "–" if value is None else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
+        return "–" if value is None else ("yes" if value else "no")
+    unit = FIGURES.get(name, ("", ""))[1]
+    if isinstance(value, int | float) and (
+            unit == "share" or (not unit and str(name).lower().endswith(FRACTION_SUFFIXES))):
+        return f"{value:.1%}"
+    if isinstance(value, int) or (unit == "count" and isinstance(value, float)):
+        return f"{value:,.0f}"
     if isinstance(value, float):
-        if str(name).lower().endswith(FRACTION_SUFFIXES):
-            return f"{value:.1%}"
         return (
             f"{value:,.0f}"
             if abs(value) >= 100
@@ -557,36 +635,119 @@ def _format_figure(name: str, value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _link(rel: str, text: str) -> str:
+def html_link(rel: str, text: str) -> str:
     href = html.escape(quote(rel, safe="/"), quote=True)
     return f'<a href="{href}">{html.escape(text)}</a>'
 
 
-_CSS = """
+PAGE_CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-       margin: 2rem; color: #1f2328; }
+       margin: 2rem; color: #1f2328; max-width: 1200px; }
 h1 { font-size: 1.5rem; margin-bottom: .25rem; }
+h2 { font-size: 1.2rem; margin: 2rem 0 .25rem; border-bottom: 2px solid #d1d9e0; }
+h3 { font-size: 1rem; margin: 1.25rem 0 .25rem; }
 p.meta { color: #59636e; margin-top: 0; }
-table { border-collapse: collapse; width: 100%; font-size: .9rem; }
-th, td { border-bottom: 1px solid #d1d9e0; padding: .45rem .6rem; text-align: left;
+div.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .85rem; }
+th, td { border-bottom: 1px solid #d1d9e0; padding: .35rem .5rem; text-align: left;
          vertical-align: top; }
-th { background: #f6f8fa; }
+th { background: #f6f8fa; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .ok { color: #1a7f37; font-weight: 600; }
 .failed { color: #d1242f; font-weight: 600; }
-.error { color: #d1242f; font-family: ui-monospace, monospace; white-space: pre-wrap; }
-dl.figures { display: grid; grid-template-columns: max-content auto; gap: .1rem .75rem;
-             margin: 0; }
-dl.figures dt { color: #59636e; }
-dl.figures dd { margin: 0; font-variant-numeric: tabular-nums; }
+tr.failed-row td { background: #fff0f0; }
+.error { color: #d1242f; font-family: ui-monospace, monospace; white-space: pre-wrap;
+         font-size: .8rem; font-weight: normal; }
 .muted { color: #59636e; }
+small.range { color: #59636e; display: block; }
+td.files { min-width: 9rem; max-width: 14rem; }
 """
 
 
-def render_index_html(entries: Sequence[IndexEntry], *, title: str = "Retention reports") -> str:
+def _source_label(source: str | None) -> str:
+    return "bundled sample data" if source is None else str(source)
+
+
+def _period(entries: Sequence[IndexEntry]) -> str:
+    starts = [x.summary["data_from"] for x in entries if x.summary.get("data_from")]
+    ends = [x.summary["data_to"] for x in entries if x.summary.get("data_to")]
+    return f"{min(starts)} to {max(ends)}" if starts and ends else ""
+
+
+def _figure_cell(x: IndexEntry, key: str) -> str:
+    e = html.escape
+    if key not in x.summary:
+        return '<td class="num muted">–</td>'
+    value = x.summary[key]
+    text = e(format_figure(key, value))
+    low, high = INTERVALS.get(key, (None, None))
+    if x.summary.get(low) is not None and x.summary.get(high) is not None:
+        text += (f'<small class="range">{e(format_figure(key, x.summary[low]))} – '
+                 f'{e(format_figure(key, x.summary[high]))}</small>')
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>"
+
+
+def _report_table(entries: Sequence[IndexEntry]) -> str:
+    """One report type of one run: a row per report (segment), a column per figure."""
+    e = html.escape
+    hidden = _NOT_COLUMNS | {b for pair in INTERVALS.values() for b in pair}
+    keys: list[str] = []
+    for x in entries:
+        keys += [k for k in x.summary if k not in hidden and k not in keys]
+    currency = next((x.currency for x in entries if x.currency), None)
+    head = "".join(f"<th>{e(figure_label(k, currency))}</th>" for k in keys)
+    rows = []
+    for x in entries:
+        if x.segment_column is not None:
+            shown = "Total" if x.segment_value is None else str(x.segment_value)
+            report = f'{e(shown)} <span class="muted">({e(x.segment_column)})</span>'
+        else:
+            report = e(x.label)
+        links = []
+        if x.html:
+            links.append(html_link(x.html, "page" if x.status == "ok" else "last good page"))
+        if x.ipynb:
+            links.append(html_link(x.ipynb, "notebook" if x.status == "ok" else "failed notebook"))
+        csv = [html_link(d, Path(d).stem.replace("_", " ")) for d in x.downloads
+               if d.endswith(".csv")]
+        excel = [html_link(d, "Excel") for d in x.downloads if d.endswith(".xlsx")]
+        files = " · ".join(links) + (
+            f'<small class="range">CSV: {", ".join(csv)}{" · " if excel else ""}'
+            f'{" · ".join(excel)}</small>' if csv or excel else "")
+        if x.status == "ok":
+            status = '<span class="ok">ok</span>'
+            cells = "".join(_figure_cell(x, k) for k in keys)
+        else:
+            first = (x.error or "").strip().splitlines()
+            message = first[0] if first else "unknown error"
+            status = '<span class="failed">failed</span>'
+            cells = (f'<td colspan="{max(len(keys), 1)}" class="error">{e(message)}</td>'
+                     if keys else f'<td class="error">{e(message)}</td>')
+        row_class = "" if x.status == "ok" else ' class="failed-row"'
+        rows.append(f"<tr{row_class}><td>{report}</td><td>{status}</td>"
+                    f'<td class="files">{files}</td>{cells}</tr>')
+    return (f'<div class="scroll"><table><thead><tr><th>Report</th><th>Status</th>'
+            f'<th>Files</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def render_index_html(entries: Sequence[IndexEntry], *, title: str = "Retention reports",
+                      comparisons: Mapping[str, str] | None = None) -> str:
     """Return the self-contained index page (inline CSS, no scripts or external assets).
+
+    Reports are grouped by data set, then by run (newest first), with one table per
+    report type: a row per report or segment, a column per key figure with its label and
+    unit (money in ``currency`` where a run gives one), failures in red with their error.
 
     Every value that comes from data (names, segment values, error text, figures) is
     HTML-escaped.
+
+    Parameters
+    ----------
+    entries : sequence of IndexEntry
+    title : str
+    comparisons : mapping of str to str, optional
+        Segment column to the relative path of its segment comparison page.
 
     Examples
     --------
@@ -596,57 +757,51 @@ def render_index_html(entries: Sequence[IndexEntry], *, title: str = "Retention 
     """
     e = html.escape
     n_failed = sum(1 for x in entries if x.status != "ok")
-    rows = []
+    sources: dict[str | None, list[IndexEntry]] = {}
     for x in entries:
-        if x.segment_column is not None:
-            shown = "Total" if x.segment_value is None else str(x.segment_value)
-            report = f'{e(shown)}<br><span class="muted">{e(x.segment_column)}</span>'
-        else:
-            report = e(x.label)
-        if x.status == "ok":
-            status = '<span class="ok">ok</span>'
-        else:
-            first = (x.error or "").strip().splitlines()
-            message = first[0] if first else "unknown error"
-            status = f'<span class="failed">failed</span><div class="error">{e(message)}</div>'
-        links = []
-        if x.html:
-            text = "HTML" if x.status == "ok" else "last good HTML"
-            links.append(_link(x.html, text))
-        if x.ipynb:
-            links.append(_link(x.ipynb, "failed notebook" if x.status != "ok" else "notebook"))
-        figures = "".join(
-            f"<dt>{e(str(k))}</dt><dd>{e(_format_figure(k, v))}</dd>" for k, v in x.summary.items()
-        )
-        figures_html = f'<dl class="figures">{figures}</dl>' if figures else ""
-        rows.append(
-            "<tr>"
-            f"<td>{e(x.notebook)}</td><td>{report}</td><td>{status}</td>"
-            f"<td>{' · '.join(links)}</td><td>{figures_html}</td>"
-            f'<td class="muted">{e(x.generated)}</td>'
-            "</tr>"
-        )
+        sources.setdefault(x.data_source, []).append(x)
+    sections = []
+    for source, group in sorted(sources.items(),
+                                key=lambda kv: max(x.generated for x in kv[1]), reverse=True):
+        period = _period(group)
+        sections.append(f"<h2>{e(_source_label(source))}</h2>")
+        if period:
+            sections.append(f'<p class="meta">Data from {e(period)}</p>')
+        runs: dict[str, list[IndexEntry]] = {}
+        for x in group:
+            runs.setdefault(x.generated, []).append(x)
+        for when, run in sorted(runs.items(), reverse=True):
+            columns = sorted({x.segment_column for x in run if x.segment_column})
+            compare = [html_link(comparisons[c], f"compare segments by {c}")
+                       for c in columns if comparisons and c in comparisons]
+            shown = when.replace("T", " ").replace("+00:00", " UTC")
+            failed = sum(1 for x in run if x.status != "ok")
+            sections.append(
+                f"<h3>Run of {e(shown)} · {len(run)} report(s)"
+                + (f', <span class="failed">{failed} failed</span>' if failed else "")
+                + (f" · {' · '.join(compare)}" if compare else "") + "</h3>")
+            notebooks: dict[str, list[IndexEntry]] = {}
+            for x in run:
+                notebooks.setdefault(x.notebook, []).append(x)
+            for notebook, rows in notebooks.items():
+                heading = NOTEBOOK_TITLES.get(notebook, notebook.replace("_", " ").capitalize())
+                sections.append(f'<h4>{e(heading)} <span class="muted">({e(notebook)})</span>'
+                                f"</h4>{_report_table(rows)}")
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     summary_line = f"{len(entries)} report(s), {n_failed} failed · index written {generated}"
-    body = "\n".join(rows) or '<tr><td colspan="6" class="muted">No reports.</td></tr>'
+    body = "\n".join(sections) or '<p class="muted">No reports.</p>'
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(title)}</title>
-<style>{_CSS}</style>
+<style>{PAGE_CSS}</style>
 </head>
 <body>
 <h1>{e(title)}</h1>
 <p class="meta">{e(summary_line)}</p>
-<table>
-<thead><tr><th>Notebook</th><th>Report</th><th>Status</th><th>Links</th>
-<th>Key figures</th><th>Generated</th></tr></thead>
-<tbody>
 {body}
-</tbody>
-</table>
 </body>
 </html>
 """

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,8 @@ class ReportResult:
         The kernel used.
     seconds : float
         Wall time.
+    downloads : list of Path
+        The files the notebook offers for download (its ``downloads`` folder), if any.
     """
 
     job: ReportJob
@@ -139,6 +142,7 @@ class ReportResult:
     summary: dict[str, Any] = field(default_factory=dict)
     kernel: str = ""
     seconds: float = 0.0
+    downloads: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -221,7 +225,12 @@ def run_report(
     final_nb = folder / f"{job.name}.ipynb"
     failed_nb = folder / f"{job.name}.failed.ipynb"
     html_path = folder / f"{job.name}.html"
-    kernel = kernel or resolve_kernel(inspect_notebook(job.notebook).kernel_name)
+    info = inspect_notebook(job.notebook)
+    kernel = kernel or resolve_kernel(info.kernel_name)
+    parameters = dict(job.parameters)
+    downloads = folder / f"{job.name}_files"
+    if "downloads" in info.parameters:
+        parameters.setdefault("downloads", str(downloads))
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{job.name}.", suffix=".running.ipynb")
     os.close(fd)
     tmp = Path(tmp_name)
@@ -232,7 +241,7 @@ def run_report(
             nb = papermill.execute_notebook(
                 str(job.notebook),
                 str(tmp),
-                parameters=dict(job.parameters),
+                parameters=parameters,
                 kernel_name=kernel,
                 cwd=str(job.notebook.parent),
                 progress_bar=False,
@@ -246,6 +255,8 @@ def run_report(
         os.replace(tmp, final_nb)
         failed_nb.unlink(missing_ok=True)
         result.status, result.ipynb_path, result.html_path = "ok", final_nb, html_path
+        if downloads.is_dir():
+            result.downloads = sorted(p for p in downloads.iterdir() if p.is_file())
     except Exception as exc:
         result.error = _error_text(exc)
         if tmp.is_file() and tmp.stat().st_size > 0:
@@ -259,10 +270,13 @@ def run_report(
     return result
 
 
-def index_entry(result: ReportResult, output_dir: str | os.PathLike[str]) -> IndexEntry:
+def index_entry(result: ReportResult, output_dir: str | os.PathLike[str], *,
+                generated: str | None = None, currency: str | None = None) -> IndexEntry:
     """Describe a report for the index page, with paths relative to the output directory.
 
     A failed report links the last good page of the same name, if there is one.
+    ``generated`` (the batch's time, shared by its reports; default now) and ``currency``
+    go to the entry as given.
 
     Examples
     --------
@@ -293,6 +307,10 @@ def index_entry(result: ReportResult, output_dir: str | os.PathLike[str]) -> Ind
         parameters=dict(job.parameters),
         segment_column=job.segment_column,
         segment_value=job.segment_value,
+        downloads=[rel(p) for p in result.downloads],
+        data_source=job.parameters.get("data_path"),
+        currency=currency,
+        **({} if generated is None else {"generated": generated}),
     )
 
 
@@ -310,6 +328,7 @@ def run_reports(
     timeout: float | None = None,
     jobs: int | None = None,
     progress: bool | None = None,
+    currency: str | None = None,
     notebook_dir: str | os.PathLike[str] = NOTEBOOK_DIR,
 ) -> list[ReportResult]:
     """Produce reports in batch: plan and validate, run each, publish HTML and the index.
@@ -340,6 +359,8 @@ def run_reports(
         ``True``: a progress bar over reports on stderr, advancing as each report finishes;
         ``False``: nothing. Default: the bar if stderr is a terminal, else one line per
         finished report (``[3/12] ok  folder/name  (6.1 s)``), for logs and CI.
+    currency : str, optional
+        Currency of the money figures (e.g. ``"EUR"``), shown in the index headings.
 
     Returns
     -------
@@ -387,7 +408,9 @@ def run_reports(
                         run_report(job, out, kernel=kernels[job.notebook], timeout=timeout)
                     )
                     done(results[-1])
-        write_index([index_entry(r, out) for r in results], out)
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        write_index([index_entry(r, out, generated=stamp, currency=currency)
+                     for r in results], out)
     return results
 
 
