@@ -129,6 +129,7 @@ from .models import (
 )
 from .plotting.cohorts import (
     plot_cohort_heatmap as plot_cohort_heatmap,
+    plot_compared_curves as plot_compared_curves,
     plot_cumulative_revenue as plot_cumulative_revenue,
     plot_layer_cake as plot_layer_cake,
     plot_retention_curves as plot_retention_curves,

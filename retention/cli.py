@@ -229,6 +229,8 @@ def _report(args: argparse.Namespace) -> int:
     parameters: dict[str, CommandLineValue] = {}
     for name, value in args.parameters or []:
         parameters[name] = CommandLineValue(value)
+    if args.currency:  # for the notebooks that declare it, as well as the index
+        parameters.setdefault("currency", CommandLineValue(args.currency))
     from retention.reports.spec import SPEC_PARAMETERS
 
     spec = {f: getattr(args, "data" if f == "path" else f) for f in SPEC_PARAMETERS}

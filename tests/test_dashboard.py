@@ -86,7 +86,10 @@ def test_comparison_page_pools_retention_with_wilson_intervals(batch, tx) -> Non
     half = z * np.sqrt(p * (1 - p) / base + z * z / (4 * base**2)) / (1 + z * z / base)
     assert f"{p:.1%}" in page and f"{centre - half:.1%} – {centre + half:.1%}" in page
     assert f"(n = {base:,})" in page
-    assert "chi-square test of independence" in page
+    # the total report's test of the curves, within cohorts
+    compared = rt.compare_curves(rt.cohort_table(tx, "M", by="channel"), "channel")
+    assert "Cochran–Mantel–Haenszel" in page
+    assert f"p = {compared.attrs['overall_p_value']:.3g}" in page
     for channel in tx["channel"].unique():
         assert f"<td>{channel}" in page
 
@@ -125,6 +128,18 @@ def test_index_groups_data_sets_and_runs_and_keeps_failures_red() -> None:
     page = render_index_html(entries)
     assert page.index("<h2>b.csv</h2>") < page.index("<h2>a.csv</h2>")  # newest first
     assert '<tr class="failed-row">' in page and "ValueError: bad" in page
+
+
+def test_comparison_page_falls_back_to_a_pooled_test() -> None:
+    def entry(value, kept, base):
+        return IndexEntry("cohort_retention_report", str(value), str(value), "ok",
+                          summary={"customers": base, "period1_retained": kept,
+                                   "period1_base": base},
+                          segment_column="channel", segment_value=value)
+
+    page = comparison_page([entry(None, 60, 300), entry("a", 50, 100), entry("b", 10, 200)],
+                           "channel")
+    assert "chi-square test of independence" in page and "the segments differ" in page
 
 
 def test_comparison_page_escapes_segment_values() -> None:
@@ -173,3 +188,24 @@ def test_index_comparison_and_report_render_offline_in_a_browser(batch, tmp_path
         text = re.sub(r"<style.*?</style>|<script.*?</script>|<[^>]+>", " ", dom, flags=re.S)
         assert "$$" not in text and "\\frac" not in text
     assert "Cohort retention" in text and "<img" in dom  # the report's charts are inline
+
+
+def test_cohort_report_window_and_filtered_retention(tmp_path, tx) -> None:
+    import papermill as pm
+
+    nb = pm.execute_notebook(
+        str(COHORT), str(tmp_path / "out.ipynb"), cwd=str(COHORT.parent), progress_bar=False,
+        parameters={"end": "2024-06", "returns_column": "channel", "returns_value": "email",
+                    "currency": "EUR"})
+    html = "\n".join("".join(o.get("data", {}).get("text/html", ""))
+                     for c in nb["cells"] for o in c.get("outputs", []))
+    text = "\n".join("".join(o.get("data", {}).get("text/markdown", ""))
+                     for c in nb["cells"] for o in c.get("outputs", []))
+    assert "to 2024\\-06)" in text and "2024-06-30" in text  # the header follows the window
+    assert "EUR" in text
+    assert ">2024-06<" in html and ">2024-07<" not in html  # the KPI table too
+    assert "Repeat purchases with channel = email" in text
+    filtered = rt.bracket_matrix(rt.bracket_retention(
+        tx[tx["order_date"] <= "2024-06-30"], tuple((k, k) for k in range(1, 7)), unit="M",
+        returns={"channel": "email"}))
+    assert f"{filtered.iloc[-12, 0]:.1%}" in html

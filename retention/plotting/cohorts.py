@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # matplotlib and seaborn are imported by the functions that d
 
 __all__ = [
     "plot_cohort_heatmap",
+    "plot_compared_curves",
     "plot_cumulative_revenue",
     "plot_layer_cake",
     "plot_retention_curves",
@@ -741,4 +742,72 @@ def plot_layer_cake(
     ax.yaxis.set_major_formatter(number_formatter())
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     ax.grid(True, axis="y", alpha=0.3)
+    return ax
+
+
+def _one_line(value: Any) -> str:
+    """A label from the data as one line of printable text (control characters as spaces)."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", str(value))
+
+
+def plot_compared_curves(compared: pd.DataFrame, by: str, ax: Axes | None = None,
+                         **kwargs: Any) -> Axes:
+    """Retention curve of each segment with its interval band, from
+    :func:`retention.compare_curves`.
+
+    Parameters
+    ----------
+    compared : DataFrame
+        :func:`retention.compare_curves` output: ``period``, the ``by`` column,
+        ``retention``, ``retention_low``, ``retention_high``; its
+        ``attrs["overall_p_value"]``, when present, goes into the title.
+    by : str
+        The segment column.
+    ax : matplotlib Axes, optional
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    matplotlib Axes
+        One line and one band per segment.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import retention as rt
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     tx = rt.load_transactions(rt.sample_path())
+    >>> compared = rt.compare_curves(rt.cohort_table(tx, "M", by="channel"), "channel")
+    >>> ax = plot_compared_curves(compared, "channel")
+    >>> len(ax.get_lines()) == tx["channel"].nunique()
+    True
+    """
+    import seaborn as sns
+
+    require_columns(compared, ["period", by, "retention", "retention_low", "retention_high"],
+                    what="compared curves")
+    ax = new_axes(ax, (9.0, 4.5))
+    later = compared[compared["period"] > 0]
+    segments = list(pd.unique(later[by]))
+    for segment, color in zip(segments, sns.color_palette("colorblind", len(segments)),
+                              strict=True):
+        rows = later[later[by] == segment].sort_values("period")
+        ax.plot(rows["period"], rows["retention"], color=color, label=_one_line(segment),
+                **kwargs)
+        ax.fill_between(rows["period"], rows["retention_low"], rows["retention_high"],
+                        color=color, alpha=0.15, linewidth=0)
+    ax.yaxis.set_major_formatter(percent_formatter())
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(PERIOD_AXIS_LABEL)
+    ax.set_ylabel("Customers active (pooled over cohorts)")
+    p = compared.attrs.get("overall_p_value")
+    level = compared.attrs.get("level", 0.95)
+    title = f"Retention by {_one_line(by)}, {level:.0%} intervals"
+    if p is not None and not math.isnan(p):
+        title += f"; curves differ: p = {p:.2g}"
+    ax.set_title(title)
+    ax.legend(title=_one_line(by), frameon=False)
+    ax.grid(alpha=0.3)
     return ax

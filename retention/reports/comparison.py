@@ -45,9 +45,19 @@ def _rate(summary: dict[str, Any], period: int) -> str:
             f"(n = {base:,})</small>")
 
 
-def _difference_test(rows: Sequence[IndexEntry]) -> str:
-    """Chi-square test of independence of segment and period-1 retention."""
+def _difference_test(rows: Sequence[IndexEntry], total: IndexEntry | None, column: str) -> str:
+    """The cohort report's test of the curves (:func:`retention.compare_curves`), when its
+    total report compared this column; else a chi-square test of independence of segment and
+    period-1 retention, pooled over cohorts."""
     from scipy.stats import chi2_contingency
+
+    if total is not None and total.summary.get("curves_breakdown") == column \
+            and total.summary.get("curves_differ_p") is not None:
+        p = total.summary["curves_differ_p"]
+        verdict = "the segments differ" if p < 0.05 else "no evidence that the segments differ"
+        return (f"Retention curves by {column}, compared within cohorts (Cochran–Mantel–Haenszel "
+                f"per period, Holm-adjusted over the periods): p = {p:.3g} — {verdict} (at the "
+                "5% level).")
 
     counts = [(r.summary["period1_retained"], r.summary["period1_base"])
               for r in rows if r.summary.get("period1_base")]
@@ -152,7 +162,7 @@ customer with its 90% interval from the model's parameter uncertainty.</p>
 <div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>
 {"".join(rows)}
 </tbody></table></div>
-<p>{e(_difference_test(segments))}</p>
+<p>{e(_difference_test(segments, cohorts.get(None), column))}</p>
 </body>
 </html>
 """

@@ -48,6 +48,22 @@ def _flat(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
     return frame
 
 
+def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the control characters a worksheet cannot hold (NUL and the other C0
+    controls but tab and newlines) shown as U+FFFD; the CSV files keep the text as it is."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    text = [c for c in frame.columns if frame[c].dtype == object
+            or pd.api.types.is_string_dtype(frame[c].dtype)]
+    if not text:
+        return frame
+    out = frame.copy()
+    for col in text:
+        out[col] = out[col].map(
+            lambda v: ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v)
+    return out
+
+
 def save_downloads(
     tables: Mapping[str, pd.DataFrame | pd.Series],
     folder: str | os.PathLike[str] | None,
@@ -89,6 +105,9 @@ def save_downloads(
     True
     >>> save_downloads({"KPI table": pd.DataFrame({"x": [1]})}, None)
     ''
+    >>> _ = save_downloads({"t": pd.DataFrame({"segment": ["a\\x00b"]})}, folder)
+    >>> pd.read_excel(folder / "tables.xlsx")["segment"].tolist()
+    ['a\\ufffdb']
     """
     if folder is None or not tables:
         return ""
@@ -108,7 +127,7 @@ def save_downloads(
             while sheet in taken:
                 sheet = f"{sheet[:_SHEET_CHARS - 2]}_{len(taken)}"
             taken.add(sheet)
-            frame.to_excel(writer, sheet_name=sheet, index=False)
+            _for_excel(frame).to_excel(writer, sheet_name=sheet, index=False)
     links.append(("all tables (Excel)", book))
 
     def link(text: str, path: Path) -> str:

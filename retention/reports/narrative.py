@@ -457,8 +457,14 @@ def cohort_highlights(long: pd.DataFrame, *, period: int = 1, min_size: int = 30
     return out
 
 
-def describe_cohorts(highlights: dict[str, Any], *, unit: str = "month") -> str:
-    """A few sentences of Markdown summarising :func:`cohort_highlights`.
+def _currency(code: str | None) -> str:
+    return f" {markdown_text(code)}" if code else ""
+
+
+def describe_cohorts(highlights: dict[str, Any], *, unit: str = "month",
+                     currency: str | None = None) -> str:
+    """A few sentences of Markdown summarising :func:`cohort_highlights` (money in
+    ``currency``, when given).
 
     Examples
     --------
@@ -476,7 +482,7 @@ def describe_cohorts(highlights: dict[str, Any], *, unit: str = "month") -> str:
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(k, f"{k}th")
     lines = [
         f"- **{h['customers']:,}** customers in **{h['cohorts']}** cohorts, "
-        f"revenue **{h['revenue']:,.0f}**."
+        f"revenue **{h['revenue']:,.0f}**{_currency(currency)}."
     ]
     if math.isnan(h["average_retention"]):
         lines.append(f"- No cohort has been observed for a full {unit} after acquisition yet.")
@@ -639,8 +645,9 @@ _ONE_TIME_BUYERS = {
 }
 
 
-def describe_clv(highlights: Mapping[str, Any]) -> str:
-    """A few sentences of Markdown summarising :func:`clv_highlights`.
+def describe_clv(highlights: Mapping[str, Any], *, currency: str | None = None) -> str:
+    """A few sentences of Markdown summarising :func:`clv_highlights` (money in
+    ``currency``, when given).
 
     The segment column and group names come from the data and go through
     :func:`markdown_text`.
@@ -670,10 +677,11 @@ def describe_clv(highlights: Mapping[str, Any]) -> str:
             else "predicted value")
     interval = (f" ({h['interval_level']:.0%} interval {h['clv_low']:,.0f} to "
                 f"{h['clv_high']:,.0f})" if h.get("clv_low") is not None else "")
+    cur = _currency(currency)
     lines = [
         f"- **{h['customers']:,}** customers; {what}{when}{disc}: "
-        f"**{h['clv_total']:,.0f}** in total{interval}, **{h['clv_mean']:,.2f}** per customer "
-        f"on average (median {h['clv_median']:,.2f})."
+        f"**{h['clv_total']:,.0f}**{cur} in total{interval}, **{h['clv_mean']:,.2f}**{cur} per "
+        f"customer on average (median {h['clv_median']:,.2f})."
     ]
     if not math.isnan(h.get("top_share", math.nan)):
         lines.append(

@@ -564,6 +564,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "revenue": ("Revenue", "money"),
     "average_period1_retention": ("Period-1 retention", "share"),
     "period3_retention": ("Period-3 retention", "share"),
+    "curves_differ_p": ("Segments differ, p", "number"),
     "best_cohort": ("Best cohort", "text"),
     "worst_cohort": ("Worst cohort", "text"),
     "clv_total": ("CLV, total", "money"),
@@ -586,7 +587,7 @@ FIGURES: dict[str, tuple[str, str]] = {
 INTERVALS = {"clv_total": ("clv_low", "clv_high"), "nps": ("nps_ci_low", "nps_ci_high")}
 #: Figures that describe the data or feed the comparison page, not shown as columns.
 _NOT_COLUMNS = {"data_from", "data_to", "period1_retained", "period1_base",
-                "period3_retained", "period3_base"}
+                "period3_retained", "period3_base", "curves_breakdown"}
 #: Index headings of the package's report notebooks.
 NOTEBOOK_TITLES = {
     "cohort_retention_report": "Cohort retention",
