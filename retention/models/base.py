@@ -29,6 +29,9 @@ if TYPE_CHECKING:  # scipy is imported by the functions that compute
 #: Optimisation runs on log-parameters kept inside this box; a maximum on its edge means the
 #: data do not identify the model.
 LOG_BOUND = 25.0
+#: A failed fit whose log-parameter (relative to its scale in the data) is beyond this has
+#: a parameter running away, named in the error.
+RUNAWAY = 10.0
 #: Largest standard error of a log-parameter (se / value) that still counts as identified.
 MAX_LOG_SE = 10.0
 
@@ -215,8 +218,8 @@ def collapse(
 
 #: Advice of the "ran to the edge" message when the model gives none.
 EDGE_HINT = (
-    "check that the summary has enough repeat buyers and that recency/T are in a sensible "
-    "time unit."
+    "check that the summary has enough repeat buyers; on little data a penalizer (e.g. "
+    "penalizer=0.01) keeps the estimates finite."
 )
 
 
@@ -231,6 +234,7 @@ def fit_log_params(
     max_iter: int = 2000,
     limit_check: Callable[[np.ndarray], None] | None = None,
     edge_hint: str = EDGE_HINT,
+    units: np.ndarray | None = None,
 ) -> tuple[np.ndarray, optimize.OptimizeResult]:
     """Minimise a negative log-likelihood over positive parameters, on the log scale.
 
@@ -258,6 +262,11 @@ def fit_log_params(
         model can name (e.g. the sBG's geometric limit).
     edge_hint : str
         Advice closing the message when a parameter ends on the edge of the search box.
+    units : array, optional
+        The scale of each parameter in the data's units (e.g. the mean order value for a
+        parameter in money, the mean customer age for one in time): the search runs on
+        ``log(theta / units)``, so the fit does not depend on the unit of money or time the
+        data come in. Default 1.
 
     Returns
     -------
@@ -279,8 +288,12 @@ def fit_log_params(
     4.0
     """
 
+    starts = np.atleast_2d(np.asarray(x0, dtype=np.float64))
+    log_units = np.zeros(starts.shape[1]) if units is None else np.log(
+        np.asarray(units, dtype=np.float64))
+
     def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
-        theta = np.exp(phi)
+        theta = np.exp(phi + log_units)
         value, grad = neg_ll_grad(theta)
         if not np.isfinite(value):
             return np.inf, np.zeros_like(phi)
@@ -288,13 +301,12 @@ def fit_log_params(
 
     from scipy import optimize
 
-    starts = np.atleast_2d(np.asarray(x0, dtype=np.float64))
     bounds = [(-LOG_BOUND, LOG_BOUND)] * starts.shape[1]
     result = None
     for start in starts:
         run = optimize.minimize(
             objective,
-            np.clip(np.log(start), -LOG_BOUND + 1, LOG_BOUND - 1),
+            np.clip(np.log(start) - log_units, -LOG_BOUND + 1, LOG_BOUND - 1),
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
@@ -304,25 +316,35 @@ def fit_log_params(
             result = run
     assert result is not None
     phi = result.x
+    theta = np.exp(phi + log_units)
     if limit_check is not None and np.isfinite(result.fun):
-        limit_check(np.exp(phi))
+        limit_check(theta)
     grad_norm = float(np.max(np.abs(result.jac))) if result.jac is not None else np.inf
     on_edge = [n for n, p in zip(names, phi, strict=True) if abs(p) > LOG_BOUND - 1e-3]
     if on_edge:
         raise ConvergenceError(
             f"{model} fit did not converge: parameter(s) {on_edge} ran to the edge of the "
             "parameter space (estimates "
-            f"{dict(zip(names, np.exp(phi).round(6).tolist(), strict=True))}). "
+            f"{dict(zip(names, [float(f'{t:.6g}') for t in theta], strict=True))}). "
             f"The data do not identify the model; {edge_hint}"
         )
-    if not np.isfinite(result.fun) or (not result.success and grad_norm > 1e-5):
+    failed = not np.isfinite(result.fun) or (not result.success and grad_norm > 1e-5)
+    running = [n for n, p in zip(names, phi, strict=True) if abs(p) > RUNAWAY]
+    if failed and running:
+        raise ConvergenceError(
+            f"{model} fit did not converge: parameter(s) {running} ran away (estimates "
+            f"{dict(zip(names, [float(f'{t:.6g}') for t in theta], strict=True))}, more than "
+            f"e^{RUNAWAY:.0f} times their scale in the data). The data do not identify the "
+            f"model; {edge_hint}"
+        )
+    if failed:
         limit = f", the limit max_iter={max_iter}" if result.nit >= max_iter else ""
         raise ConvergenceError(
             f"{model} fit did not converge: {result.message} (largest scaled gradient "
             f"{grad_norm:.2e} after {result.nit} iterations{limit}). Check the data for "
             "degenerate input, e.g. all values identical."
         )
-    return np.exp(phi), result
+    return theta, result
 
 
 #: Default ``tol`` and ``max_iter`` of :func:`fit_log_params`, recorded in ``fit_options_``.
@@ -689,7 +711,7 @@ class FittedModel:
         natural parameters), ``n_customers_``, ``fit_options_`` and ``optimizer_result_``;
         :class:`ConvergenceError` when there is no proper maximum. ``x0`` may hold several
         starting points (one a row); ``options`` are passed to :func:`fit_log_params`
-        (``tol``, ``max_iter``, ``limit_check``, ``edge_hint``).
+        (``tol``, ``max_iter``, ``limit_check``, ``edge_hint``, ``units``).
 
         With ``penalizer`` (default: the model's ``penalizer`` attribute, else 0) above 0 the
         objective is :func:`penalized`: ``-log L / n + penalizer * sum(log(theta) ** 2)``.
@@ -720,7 +742,8 @@ class FittedModel:
                 f"{type(self).__name__} fit did not reach a proper maximum: the likelihood is "
                 f"flat in {bad} (information matrix not positive definite; estimates "
                 f"{estimates}). The data do not identify the model, e.g. too few customers or "
-                "no sign of the behaviour the parameter describes."
+                "no sign of the behaviour the parameter describes. Try more customers (a "
+                "longer window), a penalizer (e.g. penalizer=0.01) or a simpler model."
             )
         self.standard_errors_ = dict(zip(names, map(float, se), strict=True))
         self.covariance_ = pd.DataFrame(cov, index=list(names), columns=list(names))

@@ -170,8 +170,9 @@ class GammaGamma(FittedModel):
         x, m, w = x[repeat], m[repeat], w[repeat]
         nll = _GammaGammaLikelihood(x, m, w)
         n = float(w.sum())
-        theta0 = np.array([1.0, 2.0, float(np.average(m, weights=w))])
-        self._fit_likelihood(nll, theta0, n)
+        spend = float(np.average(m, weights=w))  # v is in money: searched relative to it
+        theta0 = np.array([1.0, 2.0, spend])
+        self._fit_likelihood(nll, theta0, n, units=np.array([1.0, 1.0, spend]))
         self.fit_options_.update(frequency=frequency, monetary_value=monetary_value,
                                  weights=weights if isinstance(weights, str) else (
                                      None if weights is None else "values"))

@@ -249,9 +249,10 @@ class ModifiedBetaGeo(FittedModel):
         nll = _MBGNBDLikelihood(x[keep], tx[keep], big_t[keep], w[keep])
         n = float(w.sum())
         # start: Gamma(1, alpha) with mean rate = mean repeat purchases per unit time
-        rate = max(dot(w, x + 1) / max(dot(w, big_t), 1e-12), 1e-6)
+        rate = dot(w, x + 1) / max(dot(w, big_t), 1e-300)
+        age = max(dot(w, big_t) / n, 1e-300)  # parameters in time are searched relative to it
         x0 = np.array([1.0, 1.0 / rate, 1.0, 1.0])
-        self._fit_likelihood(nll, x0, n)
+        self._fit_likelihood(nll, x0, n, units=np.array([1.0, age, 1.0, 1.0]))
         self.time_unit_ = summary.attrs.get("time_unit")
         return self
 

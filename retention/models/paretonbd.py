@@ -43,6 +43,7 @@ import pandas as pd
 
 from retention.checks import bad_rows
 from retention.models.base import (
+    ConvergenceError,
     FittedModel,
     broadcast_histories,
     broadcast_inputs,
@@ -366,10 +367,21 @@ class ParetoNBD(FittedModel):
         n = float(w.sum())
         # start: Gamma(1, alpha) with mean rate = mean repeat purchases per unit time, and
         # mean lifetime of the order of the observation period
-        rate = max(dot(w, x + 1) / max(dot(w, big_t), 1e-12), 1e-6)
-        span = max(dot(w, big_t) / n, 1e-6)
-        x0 = np.array([0.9, 0.9 / rate, 0.9, 0.9 * span])
-        self._fit_likelihood(nll, x0, n)
+        rate = dot(w, x + 1) / max(dot(w, big_t), 1e-300)
+        age = max(dot(w, big_t) / n, 1e-300)  # parameters in time are searched relative to it
+        x0 = np.array([0.9, 0.9 / rate, 0.9, 0.9 * age])
+        def no_dropout(theta: np.ndarray) -> None:
+            # mean dropout rate s / beta: a lifetime a million windows long is no dropout
+            if theta[2] / theta[3] * age < 1e-6:
+                raise ConvergenceError(
+                    "ParetoNBD fit did not reach a proper maximum: no customer appears to "
+                    f"drop out (s / beta = {theta[2] / theta[3]:.3g} per time unit, a mean "
+                    f"lifetime of {theta[3] / theta[2] / age:.3g} times the mean customer age), "
+                    "so ['s', 'beta'] are not identified. Try more customers or a longer "
+                    "window, a penalizer (e.g. penalizer=0.01), or a model without dropout.")
+
+        self._fit_likelihood(nll, x0, n, units=np.array([1.0, age, 1.0, age]),
+                             limit_check=no_dropout)
         self.time_unit_ = summary.attrs.get("time_unit")
         return self
 
