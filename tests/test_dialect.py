@@ -13,8 +13,8 @@ from retention.io.dialect import parse_dates
 from retention.io.load import ValidationReport, duplicated_rows, load_transactions
 
 MAPPING = dict(customer="client", date="day", amount="total")
-CDNOW_EU = Path("/tmp/cdnow/cdnow_eu.csv")
-CDNOW = Path("/tmp/cdnow/cdnow.csv")
+#: The CDNOW master file beside the project (``../shared``).
+CDNOW_MASTER = Path(__file__).resolve().parents[2] / "shared/data/cdnow/CDNOW_master.txt"
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -289,11 +289,20 @@ def test_parse_dates_of_unique_values_keeps_missing():
     assert info["date_format"] == "ISO8601"
 
 
-@pytest.mark.skipif(not (CDNOW_EU.exists() and CDNOW.exists()), reason="CDNOW files absent")
-def test_cdnow_eu_reads_as_the_comma_iso_version():
+@pytest.mark.skipif(not CDNOW_MASTER.is_file(), reason=f"CDNOW file absent: {CDNOW_MASTER}")
+def test_cdnow_eu_reads_as_the_comma_iso_version(tmp_path):
+    """The whole CDNOW log, columns renamed, as a European export (';', decimal comma,
+    day-first dates, Windows-1251) and as a plain ISO CSV: the same frame."""
+    raw = pd.read_csv(CDNOW_MASTER, sep=r"\s+", dtype={"customer_id": str, "date": str})
+    raw.columns = ["client_id", "order_day", "qty", "total"]
+    days = pd.to_datetime(raw["order_day"], format="%Y%m%d")
+    raw.assign(order_day=days.dt.strftime("%d.%m.%Y")).to_csv(
+        tmp_path / "eu.csv", sep=";", decimal=",", index=False, encoding="cp1251")
+    raw.assign(order_day=days.dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "iso.csv", index=False)
     spec = dict(customer="client_id", date="order_day", amount="total")
-    eu, report = load_transactions(CDNOW_EU, return_report=True, as_of="2030-01-01", **spec)
-    iso = load_transactions(CDNOW, as_of="2030-01-01", **spec)
+    eu, report = load_transactions(tmp_path / "eu.csv", return_report=True, as_of="2030-01-01",
+                                   **spec)
+    iso = load_transactions(tmp_path / "iso.csv", as_of="2030-01-01", **spec)
     pd.testing.assert_frame_equal(eu, iso, check_like=False, check_exact=True, check_flags=False,
                                   check_dtype=True)
     assert report.dialect["sep"] == ";" and report.dialect["decimal"] == ","
