@@ -55,12 +55,12 @@ def test_dataframe_input_is_not_modified(raw):
     pd.testing.assert_frame_equal(raw, before)
 
 
-def test_timezone_aware_dates_become_naive():
+def test_timezone_aware_dates_keep_their_local_wall_time():
     raw = pd.DataFrame(
         {"customer_id": [1], "order_date": ["2024-01-01T10:00:00+02:00"], "revenue": [1.0]}
     )
     tx = load_transactions(raw)
-    assert tx["order_date"].iloc[0] == pd.Timestamp("2024-01-01 08:00")
+    assert tx["order_date"].iloc[0] == pd.Timestamp("2024-01-01 10:00")
 
 
 def test_missing_columns_are_listed_with_those_present(raw):

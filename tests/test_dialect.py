@@ -277,7 +277,7 @@ def test_iso_compact_and_offsets():
                             "2024-01-08 11:30"])
     tx = load_transactions(raw, **MAPPING)
     assert tx["order_date"].tolist() == [
-        pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-05 08:00"),
+        pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-05 10:00"),
         pd.Timestamp("2024-01-07"), pd.Timestamp("2024-01-08 11:30")]
     ints = frame_with_dates([19970101, 19970112])
     assert load_transactions(ints, **MAPPING)["order_date"].iloc[1] == pd.Timestamp("1997-01-12")

@@ -5,7 +5,8 @@ column) and either says what it found or raises a :class:`ValueError` that tells
 argument of :func:`retention.load_transactions` settles the question. Nothing is guessed:
 
 * **Compression** is read from the file's first bytes (a gzip file named ``.csv`` is read as
-  gzip); files that are not text at all (images, Parquet, PDF ...) are refused by name.
+  gzip); files that are not text at all (images, Parquet, PDF, control bytes ...) are refused
+  by name, saying what they look like (:func:`looks_like`).
 * **Encoding**: a byte-order mark, then strict UTF-8, then :mod:`charset_normalizer` limited to
   Windows-1251 (Cyrillic) and Windows-1252 (Western European).
 * **Separator**: the one of ``,`` ``;`` tab ``|`` that splits every sampled line (quotes
@@ -14,7 +15,10 @@ argument of :func:`retention.load_transactions` settles the question. Nothing is
   codes, spaces, a leading or trailing minus and accounting parentheses are understood.
 * **Dates**: ISO 8601 and ``YYYYMMDD`` directly; ``D/M/Y`` or ``M/D/Y`` only when some value
   proves which (a first number above 12 means day-first). An ambiguous or mixed column is an
-  error showing both readings.
+  error showing both readings. A date with a UTC offset or a time zone keeps its local wall
+  time (``00:30+01:00`` on 1 February stays 1 February 00:30), each value its own. Numbers
+  are dates only when every one is a ``YYYYMMDD`` date or every one an Excel day number in
+  the plausible range; other numbers are an error asking for ``date_format=``.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ import codecs
 import csv
 import gzip
 import lzma
+import numbers
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +45,7 @@ __all__ = [
     "open_binary",
     "sample_bytes",
     "refuse_binary",
+    "looks_like",
     "detect_encoding",
     "detect_separator",
     "detect_number_marks",
@@ -70,6 +77,13 @@ _NOT_TEXT = (
     (b"SQLite format 3", "an SQLite database"),
     (b"ARROW1", "an Arrow/Feather file"),
 )
+#: Bytes that text never holds (C0 controls other than tab, newlines and form feed; DEL).
+_CONTROL = np.zeros(256, dtype=bool)
+_CONTROL[[*range(0, 9), 11, *range(14, 27), *range(28, 32), 127]] = True
+#: Share of control bytes above which a sample is binary data, not text.
+_CONTROL_SHARE = 0.01
+#: Errors of reading a damaged compressed stream.
+DECOMPRESSION_ERRORS = (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 
 
 def compression_of(head: bytes) -> str | None:
@@ -148,8 +162,24 @@ def sample_bytes(path: str | Path, size: int = SAMPLE_BYTES) -> bytes:
         return f.read(size)
 
 
-def refuse_binary(sample: bytes, name: str) -> None:
-    """Raise a ValueError unless ``sample`` (a file's first bytes) looks like text.
+def _not_text(sample: bytes) -> str | None:
+    """What a sample of bytes looks like when it is not text, else None."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None  # UTF-16 text (its NUL bytes are half of each ASCII character)
+    what = next((label for magic, label in _NOT_TEXT if sample.startswith(magic)), None)
+    if what is None and (head := sample[:65536]):
+        if b"\x00" in head:
+            what = "binary data (it holds NUL bytes)"
+        else:
+            share = _CONTROL[np.frombuffer(head, dtype=np.uint8)].mean()
+            if share > _CONTROL_SHARE:
+                what = f"binary data ({share:.0%} of its first bytes are control bytes)"
+    return what
+
+
+def refuse_binary(sample: bytes, name: str, compression: str | None = None) -> None:
+    """Raise a ValueError unless ``sample`` (a file's first bytes, decompressed) looks like
+    text: no NUL bytes, no file signature of another format, at most 1 % control bytes.
 
     Examples
     --------
@@ -159,17 +189,57 @@ def refuse_binary(sample: bytes, name: str) -> None:
     ...
     ValueError: 'tx.csv' is not a text/CSV file: it looks like a Parquet file. Pass a CSV file, \
 or name the file after its format (.parquet, .xlsx).
+    >>> refuse_binary(bytes(range(1, 256)), "tx.csv", "gzip")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'tx.csv' is gzip-compressed, but what it holds is not text: it looks like \
+binary data (11% of its first bytes are control bytes). Pass a CSV file, or name the file \
+after its format (.parquet, .xlsx).
     """
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return  # UTF-16 text (its NUL bytes are half of each ASCII character)
-    what = next((label for magic, label in _NOT_TEXT if sample.startswith(magic)), None)
-    if what is None and b"\x00" in sample[:65536]:
-        what = "binary data (it holds NUL bytes)"
+    what = _not_text(sample)
     if what is not None:
+        start = (f"{name!r} is {compression}-compressed, but what it holds is not text"
+                 if compression else f"{name!r} is not a text/CSV file")
         raise ValueError(
-            f"{name!r} is not a text/CSV file: it looks like {what}. Pass a CSV file, "
+            f"{start}: it looks like {what}. Pass a CSV file, "
             "or name the file after its format (.parquet, .xlsx)."
         )
+
+
+def looks_like(path: str | Path) -> str:
+    """What a file's first bytes look like, for error messages: ``"UTF-8 text"``,
+    ``"gzip-compressed binary data (...)"``, ``"a Parquet file"`` ...
+
+    Examples
+    --------
+    >>> import gzip, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tx.csv"
+    >>> _ = path.write_bytes(gzip.compress(b"a,b\\n1,2\\n")[:12])
+    >>> looks_like(path)
+    'gzip-compressed data that ends early (a truncated file?)'
+    >>> _ = path.write_bytes(b"a,b\\n1,2\\n")
+    >>> looks_like(path)
+    'UTF-8 text'
+    """
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    kind = compression_of(head)
+    prefix = f"{kind}-compressed " if kind else ""
+    if kind is not None:
+        if kind == "zip":
+            return "a zip archive (an Excel workbook is one too)"
+        try:
+            head = sample_bytes(path, 65536)
+        except DECOMPRESSION_ERRORS + (OSError,):
+            return f"{prefix}data that ends early (a truncated file?)"
+    what = _not_text(head)
+    if what is not None:
+        return prefix + what
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return prefix + "text in a legacy encoding (not UTF-8)"
+    return prefix + "UTF-8 text"
 
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -445,8 +515,8 @@ def _fitting_to_ns(values: np.ndarray) -> np.ndarray | None:
 
 
 def _to_ns(parsed: Any) -> np.ndarray:
-    """datetime64[ns] values of parsed dates (UTC then naive if aware), NaT outside the range
-    datetime64[ns] holds."""
+    """datetime64[ns] values of parsed dates (their local wall time if aware), NaT outside
+    the range datetime64[ns] holds."""
     if isinstance(parsed, np.ndarray) and parsed.dtype.kind == "M":
         if parsed.dtype == "datetime64[ns]":
             return parsed
@@ -455,7 +525,7 @@ def _to_ns(parsed: Any) -> np.ndarray:
             return fitting
     index = pd.DatetimeIndex(parsed)
     if index.tz is not None:
-        index = index.tz_convert("UTC").tz_localize(None)
+        index = index.tz_localize(None)
     values = index.to_numpy()
     if values.dtype != "datetime64[ns]":
         lo, hi = np.datetime64(pd.Timestamp.min), np.datetime64(pd.Timestamp.max)
@@ -464,11 +534,133 @@ def _to_ns(parsed: Any) -> np.ndarray:
     return values
 
 
+#: A UTC offset (or ``Z``) after a time of day: ``10:00+02:00``, ``10:00:00.5Z``, ``10:00 -0500``.
+_OFFSET = r"\d:\d\d(?::\d\d)?(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_TIME_THEN_OFFSET = r"(\d:\d\d(?::\d\d)?(?:[.,]\d+)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+#: Default plausible order dates: from this day to today.
+EARLIEST = "1990-01-01"
+#: Day 0 of Excel's day numbers (serial 1 is 1900-01-01, with Lotus' 29 February 1900).
+EXCEL_EPOCH = np.datetime64("1899-12-30", "ns")
+
+
+def _without_offsets(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The text dates with any UTC offset after the time removed (so that each keeps its
+    local wall time), and which had one."""
+    offset = text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not offset.any():
+        return text, offset
+    return text.str.replace(_TIME_THEN_OFFSET, r"\1", regex=True), offset
+
+
+def _wall_times(objects: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """datetime64[ns] of date objects (NaT for anything else, such as True), each aware one
+    at its own local wall time; and which were aware."""
+    aware = objects.map(lambda v: getattr(v, "tzinfo", None) is not None).to_numpy(dtype=bool)
+    naive = objects.map(lambda v: None if isinstance(v, bool | np.bool_) else (
+        v.replace(tzinfo=None) if getattr(v, "tzinfo", None) is not None else v))
+    return _to_ns(pd.to_datetime(naive.tolist(), errors="coerce")), aware
+
+
 def _with_format(text: pd.Series, fmt: str) -> np.ndarray:
     if fmt == "ISO8601":
-        # offsets are converted to UTC; dates without one are taken as they are
-        return _to_ns(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True))
+        return _to_ns(pd.to_datetime(text, format="ISO8601", errors="coerce"))
     return _to_ns(pd.to_datetime(text, format=fmt, errors="coerce"))
+
+
+def date_bounds(date_range: Sequence[Any] | None = None, as_of: Any = None
+                ) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The plausible order dates ``(earliest, latest)``: ``date_range`` with its defaults,
+    :data:`EARLIEST` and ``as_of`` (default: now) for a missing range, no lower bound for
+    ``None`` first and ``as_of`` for ``None`` last.
+
+    Raises
+    ------
+    ValueError
+        A range that is not two dates, earliest first.
+
+    Examples
+    --------
+    >>> date_bounds(("2000-01-01", "2024-12-31"))
+    (Timestamp('2000-01-01 00:00:00'), Timestamp('2024-12-31 00:00:00'))
+    >>> date_bounds(None, as_of="2025-06-30")
+    (Timestamp('1990-01-01 00:00:00'), Timestamp('2025-06-30 00:00:00'))
+    """
+    if date_range is None:
+        date_range = (EARLIEST, None)
+    if isinstance(date_range, str) or not isinstance(date_range, Sequence) or len(
+        date_range
+    ) != 2:
+        raise _range_error(date_range)
+    low, high = date_range
+    try:
+        earliest = pd.Timestamp.min.ceil("D") if low is None else pd.Timestamp(low)
+        latest = pd.Timestamp(high if high is not None else (
+            as_of if as_of is not None else pd.Timestamp.now()))
+    except (TypeError, ValueError):
+        raise _range_error(date_range) from None
+    if pd.isna(earliest) or pd.isna(latest) or earliest > latest:
+        raise _range_error(date_range)
+    return earliest, latest
+
+
+def _range_error(date_range: Any) -> ValueError:
+    return ValueError(
+        "date_range must be (earliest, latest) dates, earliest first (None: no lower bound, "
+        f"or today as the upper); got {str(date_range)[:60]}."
+    )
+
+
+def _shown_numbers(values: np.ndarray) -> str:
+    return ", ".join(f"{v:g}" if v != int(v) else str(int(v)) for v in values[:3])
+
+
+def _ymd(values: np.ndarray) -> np.ndarray:
+    """datetime64[ns] of ``YYYYMMDD`` numbers (NaT for other numbers)."""
+    eight = (values == np.floor(values)) & (values >= 1e7) & (values < 1e8)
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if eight.any():
+        digits = pd.Series(values[eight].astype(np.int64)).astype("str")
+        out[eight] = _to_ns(pd.to_datetime(digits, format="%Y%m%d", errors="coerce"))
+    return out
+
+
+def _numeric_dates(values: np.ndarray, column: str, bounds: tuple[pd.Timestamp, pd.Timestamp]
+                   ) -> tuple[np.ndarray, str | None]:
+    """Dates of numbers (NaN = missing): ``YYYYMMDD`` when every number is one, else Excel
+    day numbers when every one falls in ``bounds``; and which of the two (None: no number).
+
+    Raises
+    ------
+    ValueError
+        Numbers that are neither, naming the column, with examples.
+    """
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    present = ~np.isnan(values)
+    if not present.any():
+        return out, None
+    v = values[present]
+    parsed = _ymd(v)
+    if not np.isnat(parsed).any():
+        out[present] = parsed
+        return out, "YYYYMMDD"
+    first, last = ((b.to_datetime64() - EXCEL_EPOCH) / np.timedelta64(1, "D") for b in bounds)
+    serial = (v >= np.floor(first)) & (v < np.floor(last) + 1)
+    if serial.all():
+        millis = np.round(v * 86_400_000).astype(np.int64).astype("timedelta64[ms]")
+        out[present] = EXCEL_EPOCH + millis.astype("timedelta64[ns]")
+        return out, "Excel day numbers"
+    not_ymd = np.unique(v[np.isnat(_ymd(v))])
+    not_serial = np.unique(v[~serial])
+    raise ValueError(
+        f"column {column!r} holds numbers, not dates: {len(not_ymd):,} distinct values are not "
+        f"YYYYMMDD dates (e.g. {_shown_numbers(not_ymd)}) and {len(not_serial):,} are not "
+        f"Excel day numbers from {int(np.floor(first))} ({bounds[0]:%Y-%m-%d}) to "
+        f"{int(np.floor(last))} ({bounds[1]:%Y-%m-%d}) (e.g. {_shown_numbers(not_serial)}). "
+        "Pass date_format= (e.g. '%Y%m%d'; values that do not fit it are then invalid rows), "
+        "widen date_range=, or convert the column to dates first (Unix seconds: "
+        "pd.to_datetime(values, unit='s'))."
+    )
 
 
 def _readings(value: str, sep: str, year: str) -> str:
@@ -485,35 +677,44 @@ def parse_dates(
     column: str = "order_date",
     date_format: str | None = None,
     dayfirst: bool | None = None,
+    date_range: Sequence[Any] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Parse date values (best: the distinct values of a column) without guessing.
 
     Parameters
     ----------
     values : sequence
-        Text dates, ``YYYYMMDD`` integers, or date objects.
+        Text dates, numbers (``YYYYMMDD`` or Excel day numbers), or date objects.
     column : str
         The column's name, for the error messages.
     date_format : str, optional
-        ``strftime`` format: every value is parsed strictly with it.
+        ``strftime`` format: every value is parsed strictly with it (numbers as their
+        digits; a ``%z`` offset is read and dropped, the local wall time kept).
     dayfirst : bool, optional
         Read ``D/M/Y``-or-``M/D/Y`` dates day-first (True) or month-first (False).
+    date_range : (earliest, latest), optional
+        Plausible dates (:func:`date_bounds`), for telling Excel day numbers.
 
     Returns
     -------
     dates : ndarray of datetime64[ns]
-        NaT where a value is missing, unparseable or outside the years 1677-2262.
+        NaT where a value is missing, unparseable or outside the years 1677-2262. A date
+        with a UTC offset or a time zone is its local wall time.
     info : dict
         ``date_format`` used (``"ISO8601"``, ``"%d.%m.%Y"`` ...; formats of several layouts
         joined by ``" | "``), ``dayfirst`` (None unless it mattered) and ``detected`` (True
-        when the format was found rather than given).
+        when the format was found rather than given); when numbers were read as dates,
+        ``numbers`` (``"YYYYMMDD"`` or ``"Excel day numbers"``) and ``numeric`` (which values
+        were numbers, a boolean array); when some values had an offset or a time zone,
+        ``offsets`` (which, a boolean array).
 
     Raises
     ------
     ValueError
         ``D/M/Y``-or-``M/D/Y`` dates that no value settles (every number <= 12), or that
         contradict each other (some only valid day-first, others only month-first); the
-        message shows both readings and asks for ``date_format=`` or ``dayfirst=``.
+        message shows both readings and asks for ``date_format=`` or ``dayfirst=``. Numbers
+        that are neither all ``YYYYMMDD`` dates nor all Excel day numbers in ``date_range``.
 
     Examples
     --------
@@ -522,8 +723,20 @@ def parse_dates(
     [datetime.date(1997, 3, 30), datetime.date(1997, 1, 12)]
     >>> info
     {'date_format': '%d.%m.%Y', 'dayfirst': True, 'detected': True}
-    >>> parse_dates(["2024-01-05T10:00:00+02:00"])[0]
-    array(['2024-01-05T08:00:00.000000000'], dtype='datetime64[ns]')
+    >>> dates, info = parse_dates(["2024-02-01T00:30:00+01:00", "2024-02-01T00:30:00+02:00"])
+    >>> dates, info["offsets"]
+    (array(['2024-02-01T00:30:00.000000000', '2024-02-01T00:30:00.000000000'],
+          dtype='datetime64[ns]'), array([ True,  True]))
+    >>> parse_dates([20240105, 45292], date_range=("1990-01-01", "2030-01-01"))
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'order_date' holds numbers, not dates: 1 distinct values are not \
+YYYYMMDD dates (e.g. 45292) and 1 are not Excel day numbers from 32874 (1990-01-01) to 47484 \
+(2030-01-01) (e.g. 20240105). Pass date_format= (e.g. '%Y%m%d'; values that do not fit it are \
+then invalid rows), widen date_range=, or convert the column to dates first (Unix seconds: \
+pd.to_datetime(values, unit='s')).
+    >>> parse_dates([45292.5], date_range=("1990-01-01", "2030-01-01"))[0]
+    array(['2024-01-01T12:00:00.000000000'], dtype='datetime64[ns]')
     >>> parse_dates(["12.01.1997", "03.04.1997"], column="day")
     Traceback (most recent call last):
     ...
@@ -540,25 +753,51 @@ is 1997-01-12 day-first, 1997-12-01 month-first; '03.04.1997' is 1997-04-03 day-
     info: dict[str, Any] = {"date_format": date_format, "dayfirst": None, "detected": False}
     if n == 0:
         return out, info
-    if series.dtype.kind == "M" or isinstance(series.dtype, pd.DatetimeTZDtype):
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        info["offsets"] = series.notna().to_numpy()
         return _to_ns(series), info
+    if series.dtype.kind == "M":
+        return _to_ns(series), info
+    offsets = np.zeros(n, dtype=bool)
+    numeric = np.full(n, np.nan)
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series):
-        whole = series.dropna()
-        whole = whole[whole == np.floor(whole)]
+        numeric = series.to_numpy(dtype=np.float64, na_value=np.nan)
         text = pd.Series(pd.NA, index=series.index, dtype="str")
-        text[whole.index] = whole.astype("int64").astype("str")
     else:
         is_text = series.map(lambda v: isinstance(v, str), na_action="ignore")
         is_text = is_text.fillna(False).astype(bool)
         if not is_text.all():
-            objects = series[~is_text & series.notna()]
-            if len(objects):
-                out[np.flatnonzero(~is_text & series.notna())] = _to_ns(
-                    pd.to_datetime(objects.tolist(), errors="coerce", utc=None))
+            other = ~is_text.to_numpy() & series.notna().to_numpy()
+            is_number = series[other].map(
+                lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+            ).to_numpy(dtype=bool)
+            at = np.flatnonzero(other)
+            numeric[at[is_number]] = series.iloc[at[is_number]].to_numpy(dtype=np.float64)
+            if not is_number.all():
+                objects = series.iloc[at[~is_number]]
+                out[at[~is_number]], offsets[at[~is_number]] = _wall_times(objects)
         text = series.where(is_text).astype("str").str.strip()
+    has_number = ~np.isnan(numeric)
+    if has_number.any():
+        if date_format is None:
+            out[has_number], info["numbers"] = _numeric_dates(numeric[has_number], column,
+                                                              date_bounds(date_range))
+            info["numeric"] = has_number
+        else:
+            whole = has_number & (numeric == np.floor(numeric))
+            text[whole] = numeric[whole].astype(np.int64).astype("str")
+    text, offset_text = _without_offsets(text)
+    offsets |= offset_text
+    if offsets.any():
+        info["offsets"] = offsets
     present = text.notna().to_numpy()
     if date_format is not None:
-        out[present] = _with_format(text[present], date_format)
+        fmt = date_format.replace("%z", "").rstrip() if offset_text.any() else date_format
+        out[present] = _with_format(text[present], fmt)
+        return out, info
+    if "numbers" in info and not present.any():
+        info.update(detected=True, date_format={"YYYYMMDD": "%Y%m%d"}.get(
+            info["numbers"], info["numbers"]))
         return out, info
 
     info["detected"] = True
@@ -636,5 +875,7 @@ is 1997-01-12 day-first, 1997-12-01 month-first; '03.04.1997' is 1997-04-03 day-
             out[named] = with_names
             if not np.isnat(with_names).all():
                 formats.append("month names")
+    if "numbers" in info:
+        formats.append({"YYYYMMDD": "%Y%m%d"}.get(info["numbers"], info["numbers"]))
     info["date_format"] = " | ".join(dict.fromkeys(formats)) or None
     return out, info

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import re
 import warnings
+import zipfile
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -49,6 +53,26 @@ _READERS = {
     ".xls": pd.read_excel,
 }
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
+#: Longest value an error message or a finding echoes (longer ones end in an ellipsis).
+SHOWN_CHARS = 60
+
+
+def shorten(value: Any, limit: int = SHOWN_CHARS) -> Any:
+    """``value``, or the first ``limit - 1`` characters of a long text (or of the ``repr`` of
+    a long object) and an ellipsis.
+
+    Examples
+    --------
+    >>> shorten("x" * 2_000_000)[-3:], len(shorten("x" * 2_000_000))
+    ('xx…', 60)
+    >>> shorten(12.5)
+    12.5
+    """
+    if isinstance(value, str | bytes) or not isinstance(value, int | float | type(None)):
+        text = value if isinstance(value, str) else repr(value)
+        if len(text) > limit:
+            return text[: limit - 1] + "…"
+    return value
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,10 @@ class Finding:
     problem: str
     count: int
     examples: tuple = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column", shorten(self.column))
+        object.__setattr__(self, "examples", tuple(shorten(e) for e in self.examples))
 
     def __str__(self) -> str:
         shown = ", ".join(repr(e) for e in self.examples)
@@ -72,7 +100,8 @@ class Finding:
             "column": str(self.column),
             "problem": self.problem,
             "count": int(self.count),
-            "examples": [json_value(e) for e in self.examples],
+            "examples": [repr(e) if isinstance(e, float) and math.isinf(e) else json_value(e)
+                         for e in self.examples],
         }
 
     @classmethod
@@ -249,8 +278,15 @@ def _check_file(path: Path) -> None:
 
 
 def _sheet_choice(path: Path, sheet: str | int | None) -> tuple[str, list[str]]:
-    with pd.ExcelFile(path) as workbook:
-        names = list(workbook.sheet_names)
+    try:
+        with pd.ExcelFile(path) as workbook:
+            names = list(workbook.sheet_names)
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(
+            f"{path.name!r} is not a readable Excel workbook ({shorten(str(exc))}): it looks "
+            f"like {dialect_mod.looks_like(path)}. Name the file after its format (.csv, "
+            ".parquet)."
+        ) from None
     if sheet is None:
         return names[0], names[1:]
     if isinstance(sheet, bool) or not isinstance(sheet, str | int):
@@ -274,6 +310,10 @@ def _read_excel(path: Path, sheet, text_columns, columns, read_kwargs) -> tuple[
     if text_columns:
         kwargs.setdefault("dtype", {c: str for c in text_columns})
     frame = pd.read_excel(path, sheet_name=chosen, **kwargs)
+    if _first_row_is_header(kwargs) and _renamed_duplicates(frame.columns):
+        # pandas renamed a repeated name ("x", "x.1"): the first row tells
+        header = pd.read_excel(path, sheet_name=chosen, header=None, nrows=1)
+        refuse_duplicate_columns(header.iloc[0].tolist() if len(header) else [], path.name)
     if columns is not None:
         require_columns(frame, list(columns), what=path.name)
         frame = frame[list(columns)]
@@ -292,6 +332,7 @@ def _read_parquet(path: Path, columns, date: str | None, customer: str | None = 
         file = pq.ParquetFile(path, memory_map=True)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValueError(f"{path.name!r} is not a readable Parquet file ({exc}).") from None
+    refuse_duplicate_columns(file.schema_arrow.names, path.name)
     if columns is not None:
         require_columns(pd.DataFrame(columns=file.schema_arrow.names), list(columns),
                         what=path.name)
@@ -305,6 +346,46 @@ def _read_parquet(path: Path, columns, date: str | None, customer: str | None = 
             # few distinct days: parse the dictionary, not every row
             table = table.set_column(i, date, pc.dictionary_encode(table.column(i)))
     return _to_pandas(_categorical_ids(table, customer))
+
+
+def _first_row_is_header(read_kwargs: dict) -> bool:
+    return read_kwargs.get("header", 0) == 0 and "names" not in read_kwargs
+
+
+def _renamed_duplicates(columns: pd.Index) -> bool:
+    """Whether some name looks like pandas' renaming of a repeated one (``x.1`` beside
+    ``x``)."""
+    names = set(map(str, columns))
+    return any(
+        (m := re.fullmatch(r"(.*)\.\d+", name)) is not None and m.group(1) in names
+        for name in names
+    )
+
+
+def refuse_duplicate_columns(names: Sequence[Any], what: str) -> None:
+    """Raise a ValueError naming each column name that occurs more than once (with how many
+    times and where), since reading would keep one and rename or hide the others.
+
+    Examples
+    --------
+    >>> refuse_duplicate_columns(["id", "day", "total", "total"], "tx.csv")
+    Traceback (most recent call last):
+    ...
+    ValueError: tx.csv has 2 columns named 'total' (columns 3 and 4): rename them so that each \
+column has its own name.
+    """
+    seen: dict[Any, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        seen.setdefault(name, []).append(i)
+    repeated = {name: at for name, at in seen.items() if len(at) > 1}
+    if repeated:
+        listed = "; ".join(
+            f"{len(at)} columns named {shorten(name)!r} (columns "
+            f"{', '.join(map(str, at[:-1]))} and {at[-1]})" for name, at in repeated.items()
+        )
+        raise ValueError(
+            f"{what} has {listed}: rename them so that each column has its own name."
+        )
 
 
 def _to_pandas(table) -> pd.DataFrame:
@@ -405,15 +486,10 @@ def _read_csv(
         head = f.read(8)
     compression = dialect_mod.compression_of(head)
     sample = dialect_mod.sample_bytes(path)
-    dialect_mod.refuse_binary(sample, path.name)
-    if compression is None and head[:1] == b"\x00":  # pragma: no cover - refused above
-        raise ValueError(f"{path.name!r} is not a text/CSV file.")
+    dialect_mod.refuse_binary(sample, path.name, compression)
     detected = []
     if encoding is None:
-        try:
-            encoding = dialect_mod.detect_encoding(sample)
-        except ValueError as exc:
-            raise ValueError(f"{path.name!r}: {exc}") from None
+        encoding = _file_encoding(sample, path)
         detected.append("encoding")
     if len(sample) == dialect_mod.SAMPLE_BYTES and b"\n" in sample:
         sample = sample[: sample.rindex(b"\n") + 1]  # whole lines only
@@ -431,6 +507,8 @@ def _read_csv(
     lines = text.splitlines()
     body = "\n".join(lines)
     header = next(csv.reader([lines[0]], delimiter=sep)) if lines and len(sep) == 1 else []
+    if _first_row_is_header(read_kwargs):
+        refuse_duplicate_columns(header, path.name)
     if decimal is None or thousands is None:
         values: list[str] = []
         if amount is not None and amount in header and "header" not in read_kwargs:
@@ -492,13 +570,49 @@ def _read_csv(
         elif "Empty CSV file" in message:
             raise ValueError(f"The file {str(path)!r} is empty: no header and no rows.") from None
         else:
-            raise ValueError(f"cannot read {path.name!r} as CSV: {message}") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path.name!r} is not valid {encoding} text ({exc.reason}); pass encoding=."
-        ) from None
+            raise ValueError(
+                f"cannot read {path.name!r} as CSV ({shorten(message, 3 * SHOWN_CHARS)}); it "
+                f"looks like {dialect_mod.looks_like(path)}."
+            ) from None
     table = _integer_ids(table, [c for c in text_columns if c in table.column_names])
     return _to_pandas(_categorical_ids(table, customer)), dialect
+
+
+def _file_encoding(sample: bytes, path: Path) -> str:
+    """The detected encoding of a file's first bytes; a ValueError naming the file."""
+    try:
+        return dialect_mod.detect_encoding(sample)
+    except ValueError as exc:
+        raise ValueError(
+            f"{path.name!r}: {exc} It looks like {dialect_mod.looks_like(path)}."
+        ) from None
+
+
+@contextmanager
+def _reading(path: Path):
+    """Errors of decoding, decompressing or splitting a text file, as ValueErrors naming
+    the file and saying what it looks like."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path.name!r} is not valid {exc.encoding} text (at byte {exc.start:,}: "
+            f"{exc.reason}); it looks like {dialect_mod.looks_like(path)}. Pass encoding= "
+            "(e.g. encoding='cp1252'), or check that it is a CSV file."
+        ) from None
+    except (csv.Error, pd.errors.ParserError) as exc:
+        raise ValueError(
+            f"cannot read {path.name!r} as CSV ({shorten(str(exc), 3 * SHOWN_CHARS)}); it "
+            f"looks like {dialect_mod.looks_like(path)}."
+        ) from None
+    except (FileNotFoundError, PermissionError):
+        raise
+    except dialect_mod.DECOMPRESSION_ERRORS + (OSError,) as exc:
+        raise ValueError(
+            f"cannot read {path.name!r}: its compressed data is damaged or ends early "
+            f"({shorten(str(exc))}); it looks like {dialect_mod.looks_like(path)}. Download "
+            "or export it again."
+        ) from None
 
 
 def _arrow_encoding(encoding: str) -> str:
@@ -645,9 +759,13 @@ def _read_file(
     if kind in (".xlsx", ".xlsm", ".xls"):
         sheet = read_kwargs.pop("sheet_name", sheet)
         return _read_excel(path, sheet, list(text_columns), columns, read_kwargs)
-    return _read_csv(path, kind=kind, sep=sep, decimal=decimal, thousands=thousands,
-                     encoding=encoding, amount=amount, text_columns=list(text_columns),
-                     date=date, columns=columns, read_kwargs=read_kwargs, customer=customer)
+    with _reading(path):
+        frame, dialect = _read_csv(
+            path, kind=kind, sep=sep, decimal=decimal, thousands=thousands, encoding=encoding,
+            amount=amount, text_columns=list(text_columns), date=date, columns=columns,
+            read_kwargs=read_kwargs, customer=customer)
+    refuse_duplicate_columns(frame.columns, path.name)
+    return frame, dialect
 
 
 def read_table(
@@ -723,17 +841,23 @@ def read_header(
     if kind in (".xlsx", ".xlsm", ".xls"):
         chosen, _ = _sheet_choice(path, sheet)
         return [str(c) for c in pd.read_excel(path, sheet_name=chosen, nrows=0).columns]
-    sample = dialect_mod.sample_bytes(path)
-    dialect_mod.refuse_binary(sample, path.name)
+    with open(path, "rb") as f:
+        compression = dialect_mod.compression_of(f.read(8))
+    with _reading(path):
+        sample = dialect_mod.sample_bytes(path)
+    dialect_mod.refuse_binary(sample, path.name, compression)
     if encoding is None:
-        encoding = dialect_mod.detect_encoding(sample)
+        encoding = _file_encoding(sample, path)
     if len(sample) == dialect_mod.SAMPLE_BYTES and b"\n" in sample:
         sample = sample[: sample.rindex(b"\n") + 1]
     text = sample.decode(encoding, errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise ValueError(f"The file {str(path)!r} is empty: no header and no rows.")
     if sep is None:
-        sep = "\t" if kind == ".tsv" else dialect_mod.detect_separator(text)
+        try:
+            sep = "\t" if kind == ".tsv" else dialect_mod.detect_separator(text)
+        except ValueError as exc:
+            raise ValueError(f"{path.name!r}: {exc}") from None
     first = text.splitlines()[0]
     if len(sep) != 1:
         return re.split(sep, first.strip())
@@ -763,41 +887,54 @@ def _missing_ids(series: pd.Series, read: bool = False) -> np.ndarray:
         return missing | np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
     if dtype == np.dtype(object) or pd.api.types.is_string_dtype(dtype):
         blank = series.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-        missing |= blank
+        missing = missing | blank
     return missing
 
 
+#: A note on converted rows: the problem, which rows (of those read), a few examples.
+Conversion = tuple[str, np.ndarray, tuple]
+
+
 def _date_column(
-    series: pd.Series, column: str, date_format: str | None, dayfirst: bool | None
-) -> tuple[np.ndarray, dict]:
-    """datetime64[ns] values (NaT where unusable) and what parse_dates found; the distinct
-    values are parsed once each."""
+    series: pd.Series, column: str, date_format: str | None, dayfirst: bool | None,
+    bounds: tuple[pd.Timestamp, pd.Timestamp],
+) -> tuple[np.ndarray, dict, list[Conversion]]:
+    """datetime64[ns] values (NaT where unusable), what parse_dates found and what was
+    converted (dates with an offset or a time zone kept at their local wall time, numbers
+    read as dates); the distinct values are parsed once each."""
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return dialect_mod._to_ns(series.dt.tz_convert(None).array), {}
+        values = dialect_mod._to_ns(series.dt.tz_localize(None).to_numpy())
+        shown = tuple(examples(series.iloc[:1000].dropna().astype("str"), distinct=True))
+        return values, {}, [(f"timezone-aware ({dtype.tz}): local wall time kept, time zone "
+                             "dropped", ~np.isnat(values), shown)]
     if isinstance(dtype, np.dtype) and dtype.kind == "M":
         values = series.to_numpy()
         if values.dtype == "datetime64[ns]":
-            return values, {}
-        return dialect_mod._to_ns(values), {}
+            return values, {}, []
+        return dialect_mod._to_ns(values), {}, []
     if isinstance(dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy()
         uniques = series.cat.categories
     else:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    if (
-        date_format is not None
-        and pd.api.types.is_numeric_dtype(uniques.dtype)
-        and not pd.api.types.is_bool_dtype(uniques.dtype)
-    ):
-        uniques = pd.Index(uniques.astype("int64").astype(str)) if (
-            np.all(np.asarray(uniques) == np.floor(np.asarray(uniques)))) else uniques
     parsed, info = dialect_mod.parse_dates(
         pd.Series(uniques, copy=False), column=column, date_format=date_format,
-        dayfirst=dayfirst,
+        dayfirst=dayfirst, date_range=bounds,
     )
     parsed = np.append(parsed, np.datetime64("NaT", "ns"))
-    return parsed.take(codes), info  # code -1 takes the NaT appended
+    conversions = []
+    for key, problem in (
+        ("offsets", "with a UTC offset or a time zone: local wall time kept, offset dropped"),
+        ("numeric", f"numbers read as {info.get('numbers')}"
+                    + (" (days since 1899-12-30)" if info.get("numbers", "")[:5] == "Excel"
+                       else " dates")),
+    ):
+        if key in info:
+            which = info.pop(key)
+            conversions.append((problem, np.append(which, False)[codes],
+                                tuple(examples(pd.Index(uniques), which))))
+    return parsed.take(codes), info, conversions  # code -1 takes the NaT appended
 
 
 def _number_marks(
@@ -818,6 +955,20 @@ def _number_marks(
     return decimal, thousands
 
 
+def _refuse_boolean_amounts(series: pd.Series, column: str, name: str) -> None:
+    """Raise a ValueError when the amount column holds true/false values."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or (
+        dtype == np.dtype(object) and pd.api.types.infer_dtype(series, skipna=True) == "boolean"
+    ):
+        raise ValueError(
+            f"{name}: column {shorten(column)!r} holds true/false values, not amounts "
+            f"({int(series.notna().sum()):,} rows, e.g. "
+            f"{', '.join(map(repr, examples(series.dropna().head(1000), distinct=True)))}). "
+            "Map amount= to the column of order values, or convert this one to numbers first."
+        )
+
+
 def _amount_column(
     series: pd.Series, decimal: str | None, thousands: str | None
 ) -> tuple[np.ndarray, dict]:
@@ -834,6 +985,119 @@ def _amount_column(
     values = dialect_mod.parse_amounts(series, decimal=decimal, thousands=thousands)
     return values.to_numpy(dtype=np.float64), {
         "decimal": decimal, "thousands": thousands, "detected": detected}
+
+
+_WHOLE_DECIMAL = r"^(-?\d+)\.0+$"
+
+
+def _normal_text(values) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Text ids (an Arrow string array) without surrounding whitespace and with whole-number
+    decimals (``1.0``) written as integers; and which were stripped, which rewritten."""
+    import pyarrow.compute as pc
+
+    stripped = pc.utf8_trim_whitespace(values)
+    spaced = pc.fill_null(pc.not_equal(stripped, values), False).to_numpy(zero_copy_only=False)
+    decimal = np.zeros(len(values), dtype=bool)
+    if pc.any(pc.match_substring(stripped, ".")).as_py():  # a plain search first: fast
+        decimal = pc.fill_null(pc.match_substring_regex(stripped, _WHOLE_DECIMAL), False)
+        decimal = decimal.to_numpy(zero_copy_only=False)
+        if decimal.any():
+            stripped = pc.replace_substring_regex(stripped, _WHOLE_DECIMAL, r"\1")
+    return stripped, spaced, decimal
+
+
+_SPACED = "customer ids with surrounding spaces: stripped"
+_DECIMAL = "customer ids written as whole-number decimals (1.0): read as integers"
+_MIXED = "customer ids mixing numbers and text: all read as text"
+
+
+def _normalized_ids(series: pd.Series, column: str, integers: bool
+                    ) -> tuple[pd.Series, list[Finding]]:
+    """The ids with surrounding whitespace stripped and whole-number decimals (``1.0``, as
+    floats or as text) written as integers, numbers mixed with text written as text; and a
+    finding for each kind of change. Categories (ids read from a file) are normalised once
+    each; ``integers``: such ids that end up all plain integers become int64 (as the ids of
+    a text file are read)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _normalized_categories(series, column, integers)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = series.to_numpy()
+        if not (np.isfinite(values).all() and (values == np.floor(values)).all()):
+            return series, []
+        shown = tuple(examples(series.head(1000), distinct=True))
+        return (series.astype(np.int64),
+                [Finding(column, _DECIMAL, len(series), shown)])
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in ("floating", "mixed-integer-float"):
+        values = series.to_numpy(dtype=np.float64)
+        if not (np.isfinite(values).all() and (values == np.floor(values)).all()):
+            return series, []
+        floats = series.map(type).isin([float, np.float64, np.float32]).to_numpy()
+        return (pd.Series(values.astype(np.int64), index=series.index, name=series.name),
+                [Finding(column, _DECIMAL, int(floats.sum()),
+                         tuple(examples(series, floats, distinct=True)))])
+    if kind not in ("string", "mixed-integer", "mixed"):
+        return series, []
+    import pyarrow as pa
+
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        text = pa.array(series.array)
+    else:
+        text = pa.array(series.astype("str").to_numpy(dtype=object), type=pa.string())
+    new, spaced, decimal = _normal_text(text)
+    findings = []
+    if kind != "string":
+        numbers = np.not_equal(series.to_numpy(dtype=object), text.to_numpy(zero_copy_only=False))
+        findings.append(Finding(column, _MIXED, int(numbers.sum()),
+                                tuple(examples(series, numbers, distinct=True))))
+    for problem, mask in ((_SPACED, spaced), (_DECIMAL, decimal)):
+        if mask.any():
+            findings.append(Finding(column, problem, int(mask.sum()),
+                                    tuple(examples(series, mask, distinct=True))))
+    if not findings:
+        return series, []
+    text_dtype = pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object)
+    out_dtype = dtype if text_dtype else object
+    return pd.Series(new.to_numpy(zero_copy_only=False), index=series.index, name=series.name,
+                     dtype=out_dtype), findings
+
+
+def _normalized_categories(series: pd.Series, column: str, integers: bool
+                           ) -> tuple[pd.Series, list[Finding]]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    categories = series.cat.categories
+    dtype = categories.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        text = pa.array(categories.array)  # no copy
+    elif pd.api.types.infer_dtype(categories) == "string":
+        text = pa.array(categories.to_numpy(dtype=object), type=pa.string())
+    else:
+        return series, []
+    new, spaced, decimal = _normal_text(text)
+    if not (spaced.any() or decimal.any()):
+        return series, []
+    codes = series.cat.codes.to_numpy()
+    rows = np.bincount(codes, minlength=len(categories))
+    findings = [
+        Finding(column, problem, int(rows[mask].sum()),
+                tuple(examples(categories, mask & (rows > 0))))
+        for problem, mask in ((_SPACED, spaced), (_DECIMAL, decimal)) if mask.any()
+    ]
+    hashed = pc.dictionary_encode(new)
+    order = pc.array_sort_indices(hashed.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes = rank[hashed.indices.to_numpy()].take(codes)
+    dictionary = hashed.dictionary.take(pa.array(order))
+    if integers and _plain_integers(dictionary):
+        values = pc.cast(dictionary, pa.int64()).to_numpy().take(codes)
+        return pd.Series(values, index=series.index, name=series.name), findings
+    labels = pd.Index(dictionary.to_numpy(zero_copy_only=False), dtype=categories.dtype)
+    return pd.Series(pd.Categorical.from_codes(codes, labels), index=series.index,
+                     name=series.name), findings
 
 
 _PRIME = np.uint64(0x9E3779B97F4A7C15)
@@ -950,11 +1214,49 @@ def _replace(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:
     frame[name] = pd.Series(values, index=frame.index, name=name, copy=False)
 
 
+def _refuse_invalid(name: str, n: int, bad: list[tuple[str, str, np.ndarray]],
+                    raw: pd.DataFrame) -> None:
+    """Raise a ValueError naming each column with invalid values, their count and examples."""
+    findings = [Finding(column, problem, int(mask.sum()),
+                        tuple(examples(raw[column], mask, True)))
+                for column, problem, mask in bad if mask.any()]
+    if findings:
+        invalid = np.logical_or.reduce([mask for _, _, mask in bad])
+        raise ValueError(
+            f"{name}: {int(invalid.sum()):,} of {n:,} rows cannot be used. "
+            f"{'; '.join(map(str, findings))}. Fix the data, or pass drop_invalid=True to "
+            "exclude these rows (they are reported)."
+        )
+
+
+def _out_of_range(dates: np.ndarray, column: str, bounds: tuple[pd.Timestamp, pd.Timestamp]
+                  ) -> list[tuple[str, str, np.ndarray]]:
+    low, high = (np.datetime64(b.to_datetime64(), "ns") for b in bounds)
+    return [(column, f"dated before {bounds[0]:%Y-%m-%d}", dates < low),
+            (column, f"dated after {bounds[1]:%Y-%m-%d}", dates > high)]
+
+
+def _exclusions(reasons: list[tuple[str, str, np.ndarray]], raw: pd.DataFrame
+                ) -> tuple[list[Finding], np.ndarray]:
+    """One finding per reason that excludes rows, each row counted under its first reason;
+    and which rows are excluded."""
+    findings = []
+    invalid = np.zeros(len(raw), dtype=bool)
+    for column, problem, mask in reasons:
+        own = mask & ~invalid if findings else mask
+        if own.any():
+            shown = raw[column] if column in raw.columns else pd.Series(mask)
+            findings.append(Finding(column, problem, int(own.sum()),
+                                    tuple(examples(shown, own, True))))
+            invalid |= own
+    return findings, invalid
+
+
 def row_notes(tx: pd.DataFrame, *, amount: str = "revenue", date: str = "order_date",
-              as_of: Any = None) -> list[Finding]:
+              as_of: Any = None, date_range: Sequence[Any] | None = None) -> list[Finding]:
     """The notes of a loaded log that its rows alone decide: refunds, exact duplicates and
-    future-dated orders (what :func:`load_transactions` reports, recounted on any subset
-    of its rows, e.g. one segment's).
+    orders dated outside the plausible range (what :func:`load_transactions` reports,
+    recounted on any subset of its rows, e.g. one segment's).
 
     Parameters
     ----------
@@ -963,7 +1265,10 @@ def row_notes(tx: pd.DataFrame, *, amount: str = "revenue", date: str = "order_d
     amount, date : str
         The source's names of the amount and date columns, for the findings.
     as_of : date-like, optional
-        Orders after this are future-dated; default now.
+        The latest plausible date when ``date_range`` leaves it open; default now.
+    date_range : (earliest, latest), optional
+        Plausible order dates (:func:`retention.io.dialect.date_bounds`); default from
+        1990-01-01 to ``as_of``.
 
     Examples
     --------
@@ -972,7 +1277,7 @@ def row_notes(tx: pd.DataFrame, *, amount: str = "revenue", date: str = "order_d
     >>> [str(f) for f in row_notes(tx)]
     ['revenue: 1 rows negative (refunds or returns) (e.g. -5.0)']
     """
-    cutoff = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
+    bounds = dialect_mod.date_bounds(date_range, as_of)
     revenue = tx["revenue"].to_numpy()
     notes = []
     negative = revenue < 0
@@ -990,13 +1295,11 @@ def row_notes(tx: pd.DataFrame, *, amount: str = "revenue", date: str = "order_d
             )
         )
     order_dates = tx["order_date"].to_numpy()
-    future = order_dates > np.datetime64(cutoff.to_datetime64(), "ns")
-    if future.any():
-        shown = pd.DatetimeIndex(order_dates[future][:1000]).strftime("%Y-%m-%d")
-        notes.append(
-            Finding(date, f"dated after {cutoff:%Y-%m-%d}", int(future.sum()),
-                    tuple(examples(shown, distinct=True)))
-        )
+    for _, problem, outside in _out_of_range(order_dates, date, bounds):
+        if outside.any():
+            shown = pd.DatetimeIndex(order_dates[outside][:1000]).strftime("%Y-%m-%d")
+            notes.append(Finding(date, problem, int(outside.sum()),
+                                 tuple(examples(shown, distinct=True))))
     return notes
 
 
@@ -1016,6 +1319,8 @@ def load_transactions(
     sheet: str | int | None = None,
     drop_invalid: bool = False,
     as_of: str | pd.Timestamp | None = None,
+    date_range: tuple[Any, Any] | None = (dialect_mod.EARLIEST, None),
+    normalize_ids: bool = True,
     return_report: bool = False,
     **read_kwargs,
 ) -> pd.DataFrame | tuple[pd.DataFrame, ValidationReport]:
@@ -1039,17 +1344,33 @@ def load_transactions(
         ``strftime`` format of the dates (e.g. ``"%d.%m.%Y"``): every date is parsed strictly
         with it. When omitted, ISO 8601 and ``YYYYMMDD`` dates are read directly, and
         ``D.M.Y`` / ``M/D/Y`` dates only when some value shows which comes first (a number
-        above 12); otherwise a ValueError shows both readings.
+        above 12); otherwise a ValueError shows both readings. A numeric date column is read
+        as ``YYYYMMDD`` when every number is such a date, else as Excel day numbers when every
+        number is one within ``date_range``, else refused (a note says which reading). Dates
+        with a UTC offset or a time zone keep their local wall time, each its own (a note
+        counts them).
     dayfirst : bool, optional
         Read ``D/M/Y``-or-``M/D/Y`` dates day-first (True) or month-first (False).
     sheet : str or int, optional
         Excel sheet, by name or 0-based index; default the first (the report names the others).
     drop_invalid : bool, default False
-        Exclude rows with a missing customer, an unparseable date or a non-numeric amount
-        instead of raising. The exclusions are counted in the report and the rows are kept in
-        ``report.excluded_rows``; a warning says how many.
+        Exclude rows with a missing customer, an unparseable date, a non-numeric or infinite
+        amount, or a date outside ``date_range``, instead of raising (or, for the dates, of
+        keeping them with a note). Each excluded row is counted once, under the first of these
+        problems it has; the rows are kept in ``report.excluded_rows``; a warning says how
+        many.
     as_of : date-like, optional
-        Orders after this date are reported as future-dated (default: now).
+        The latest plausible order date when ``date_range`` leaves it open (default: now).
+    date_range : (earliest, latest), default ("1990-01-01", None)
+        Plausible order dates; ``None`` as latest means ``as_of``, ``None`` as earliest no
+        lower bound. Dates outside are kept with a note ("dated before ...", "dated after
+        ..."), or excluded with ``drop_invalid=True``. It also bounds the Excel day numbers
+        a numeric date column may hold.
+    normalize_ids : bool, default True
+        Strip whitespace around customer ids and write whole-number decimals (``1.0``, as
+        numbers or text) as integers, and numbers mixed with text ids as text, so that one
+        customer is one id; each kind of change is a note with its count. ``False`` keeps
+        the ids as given.
     return_report : bool, default False
         Return ``(tx, report)``: the :class:`ValidationReport` too, with the excluded rows.
     **read_kwargs
@@ -1069,9 +1390,11 @@ def load_transactions(
     Raises
     ------
     ValueError
-        Missing columns (listing those present), an empty source, a file that is not text,
-        an unknown sheet, dates that could be read day-first or month-first, or invalid
-        values (naming the column, the count and examples).
+        Missing columns (listing those present), a column name that occurs twice, an empty
+        source, a file that is not text or not what its name says (saying what it looks
+        like), an unknown sheet, dates that could be read day-first or month-first, numbers
+        that are not dates, true/false amounts, or invalid values (naming the column, the
+        count and examples, each shortened to 60 characters).
 
     Notes
     -----
@@ -1132,6 +1455,7 @@ def load_transactions(
         )
     dialect.setdefault("detected", [])
 
+    refuse_duplicate_columns(raw.columns, name)
     require_columns(raw, what=name, customer=customer, date=date, amount=amount, order=order)
     clash = [c for c in raw.columns if c in mapping.values() and c not in mapping]
     if clash:
@@ -1145,23 +1469,26 @@ def load_transactions(
     # copy-on-write: renaming and selecting share the source's data; the canonical columns
     # are replaced by new arrays below, so the source is never modified
     tx = raw.rename(columns=mapping)
+    tx.attrs = {}  # the source's own attrs are not the log's
     tx = tx[
         [c for c in CANONICAL if c in tx.columns] + [c for c in tx.columns if c not in CANONICAL]
     ]
 
-    bad: dict[str, tuple[str, np.ndarray]] = {}
-    bad[customer] = ("with a missing customer id",
-                     _missing_ids(tx["customer_id"], read=raw is not source))
+    bounds = dialect_mod.date_bounds(date_range, as_of)
+    bad = [(customer, "with a missing customer id",
+            _missing_ids(tx["customer_id"], read=raw is not source))]
 
-    dates, date_info = _date_column(tx["order_date"], date, date_format, dayfirst)
+    dates, date_info, conversions = _date_column(tx["order_date"], date, date_format,
+                                                 dayfirst, bounds)
     if date_info:
         dialect["date_format"] = date_info.get("date_format")
         dialect["dayfirst"] = date_info.get("dayfirst")
         if date_info.get("detected") and date_info.get("date_format"):
             dialect["detected"].append("date_format")
-    bad[date] = ("with a missing, unparseable or out-of-range date", np.isnat(dates))
+    bad.append((date, "with a missing, unparseable or out-of-range date", np.isnat(dates)))
     _replace(tx, "order_date", dates)
 
+    _refuse_boolean_amounts(tx["revenue"], amount, name)
     values, amount_info = _amount_column(
         tx["revenue"], decimal if decimal is not None else dialect.get("decimal"),
         thousands if thousands is not None else dialect.get("thousands"),
@@ -1171,23 +1498,14 @@ def load_transactions(
             if key in amount_info["detected"] and key not in dialect["detected"]:
                 dialect["detected"].append(key)
             dialect[key] = amount_info[key]
-    bad[amount] = ("with a missing or non-numeric amount", np.isnan(values))
+    bad.append((amount, "with a missing or non-numeric amount", np.isnan(values)))
+    bad.append((amount, "with an infinite amount", np.isinf(values)))
     _replace(tx, "revenue", values)
 
-    findings = []
-    invalid = np.zeros(len(tx), dtype=bool)
-    for column, (problem, mask) in bad.items():
-        if mask.any():
-            findings.append(
-                Finding(column, problem, int(mask.sum()), tuple(examples(raw[column], mask, True)))
-            )
-            invalid |= mask
-    if findings and not drop_invalid:
-        details = "; ".join(map(str, findings))
-        raise ValueError(
-            f"{name}: {int(invalid.sum()):,} of {len(tx):,} rows cannot be used. {details}. "
-            "Fix the data, or pass drop_invalid=True to exclude these rows (they are reported)."
-        )
+    if not drop_invalid:
+        _refuse_invalid(name, len(tx), bad, raw)
+    findings, invalid = _exclusions(
+        bad + (_out_of_range(dates, date, bounds) if drop_invalid else []), raw)
     excluded_rows = raw.iloc[np.flatnonzero(invalid)] if findings else raw.iloc[:0]
     if raw is not source:
         # dates and text ids read as a dictionary of their text: the excluded rows show the text
@@ -1196,7 +1514,9 @@ def load_transactions(
             if isinstance(excluded_rows[c].dtype, pd.CategoricalDtype)
         })
     if findings:
-        tx = tx.iloc[np.flatnonzero(~invalid)]
+        kept = np.flatnonzero(~invalid)
+        tx = tx.iloc[kept]
+        conversions = [(problem, rows[kept], shown) for problem, rows, shown in conversions]
         if raw is not source and isinstance(tx["customer_id"].dtype, pd.CategoricalDtype):
             tx = tx.assign(customer_id=tx["customer_id"].cat.remove_unused_categories())
         warnings.warn(
@@ -1210,7 +1530,15 @@ def load_transactions(
     rows_read = len(raw)
     del raw
 
-    notes = row_notes(tx, amount=amount, date=date, as_of=as_of)
+    notes = [Finding(date, problem, int(rows.sum()), shown)
+             for problem, rows, shown in conversions if rows.any()]
+    if normalize_ids:
+        ids, id_notes = _normalized_ids(tx["customer_id"], customer,
+                                        integers=dialect.get("sep") is not None)
+        if id_notes:
+            tx = tx.assign(customer_id=ids)
+            notes += id_notes
+    notes += row_notes(tx, amount=amount, date=date, as_of=as_of, date_range=bounds)
 
     report = ValidationReport(
         source=name,
@@ -1221,7 +1549,8 @@ def load_transactions(
         notes=notes,
         dialect={k: v for k, v in dialect.items()},
     )
-    tx.attrs = {"validation": report.to_dict()}
+    # plain JSON values only, so that pandas can compare the attrs of two frames (concat, merge)
+    tx.attrs = {"validation": json.loads(json.dumps(report.to_dict()))}
     if cache is not None:
         write_cache(tx, cache)
     return (tx, report) if return_report else tx
