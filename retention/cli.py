@@ -11,8 +11,9 @@ Usage::
     retention version
 
 Exit status: 0 when every report succeeded, 1 when any report failed, 2 for a usage or
-validation error (nothing was run). The Python API behind ``report`` is
-:func:`retention.reports.run.run_reports`.
+validation error or an output folder that cannot be used (nothing was run), 130 after
+SIGINT (Ctrl-C) and 143 after SIGTERM (the reports that finished are in the index). The
+Python API behind ``report`` is :func:`retention.reports.run.run_reports`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = ["build_parser", "main"]
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 _REPORT_EPILOG = """\
 examples:
@@ -54,9 +56,20 @@ segment_column and segment_value.
 
 Output: DIR/<notebook>/<report>.html (code hidden) and .ipynb, DIR/index.html and
 DIR/index.json. A failed report keeps DIR/<notebook>/<report>.failed.ipynb and never
-replaces the last good HTML.
+replaces the last good HTML. Every file is written whole to a temporary file and then
+renamed, and the index is rewritten after each report, so an interrupted run or a full
+disk leaves each report with its old page and entry or its new ones. Ctrl-C or SIGTERM
+stops the kernels, removes the temporary files and writes the index of what finished.
 
-exit status: 0 all reports ok, 1 some report failed, 2 usage or validation error.
+One run at a time per DIR: a run holds DIR/.retention.lock (with its pid) and a second
+run into DIR stops at once, naming that pid; a lock left by a process no longer running
+is taken over. The same run repeated gives the same pages and notebooks byte for byte;
+the index differs only in the run's timestamp, which SOURCE_DATE_EPOCH (seconds since
+1970) fixes when set.
+
+exit status: 0 all reports ok, 1 some report failed, 2 usage or validation error or an
+unusable output folder (read-only, a file, full, in use), 130 interrupted by Ctrl-C
+(SIGINT), 143 stopped by SIGTERM.
 """
 
 
@@ -224,7 +237,7 @@ def _print_version(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from retention.reports.parameters import CommandLineValue, ReportError
     from retention.reports.plan import plan_reports
-    from retention.reports.run import run_reports
+    from retention.reports.run import BatchInterrupted, run_reports
 
     parameters: dict[str, CommandLineValue] = {}
     for name, value in args.parameters or []:
@@ -263,6 +276,15 @@ def _report(args: argparse.Namespace) -> int:
             _show_warnings(caught)
             print(f"retention report: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        except BatchInterrupted as exc:
+            _show_warnings(caught)
+            print(f"retention report: {exc}; kernels stopped, temporary files removed; "
+                  f"index of the finished reports: {Path(args.output_dir) / 'index.html'}",
+                  file=sys.stderr)
+            return exc.exit_status
+        except KeyboardInterrupt:
+            print("retention report: interrupted before any report ran", file=sys.stderr)
+            return EXIT_INTERRUPTED
     _show_warnings(caught)
 
     if args.dry_run:

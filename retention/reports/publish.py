@@ -47,8 +47,9 @@ directory (``reports/`` by default):
   papermill's error cell (removed again by the next successful run);
 - ``index.html`` and ``index.json``: every report with its status and key figures.
 
-HTML is written to a temporary file and renamed only once complete, so a failed or
-interrupted run never replaces the last good report.
+Every file is written to a temporary file (``.<name>.<random>.tmp``, flushed to disk) and
+renamed only once complete, so a failed or interrupted run, or a full disk, never leaves
+a truncated page or index and never replaces the last good report.
 """
 
 from __future__ import annotations
@@ -75,15 +76,18 @@ __all__ = [
     "figure_label",
     "format_figure",
     "html_link",
+    "latest_run",
     "new_file_mode",
     "read_index",
     "read_summary",
     "record_summary",
+    "render_html",
     "render_index_html",
     "summary_bundle",
     "tex_to_mathml",
     "write_atomic",
     "write_index",
+    "write_temporary",
 ]
 
 #: MIME type under which a report notebook displays its key figures.
@@ -241,17 +245,43 @@ def new_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+def write_temporary(path: Path, text: str) -> Path:
+    """Write ``text`` to a new temporary file next to ``path``, flushed to disk; return it.
+
+    The file is named ``.<name>.<random>.tmp``; renaming it onto ``path`` (``os.replace``)
+    then replaces the old file in one step. If the write fails (a full disk, say), the
+    temporary file is removed and ``path`` is untouched.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "page.html"
+    >>> tmp = write_temporary(target, "<p>hi</p>")
+    >>> tmp.name.startswith(".page.html.") and tmp.name.endswith(".tmp"), target.exists()
+    (True, False)
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, new_file_mode())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+            fh.flush()
+            os.fsync(fh.fileno())
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, so that
+    ``path`` holds either its old content or all of ``text``, never part of it."""
+    tmp = write_temporary(path, text)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -378,16 +408,29 @@ def export_html(
     >>> "Hi" in out.read_text()
     True
     """
+    html_path = Path(html_path)
+    write_atomic(html_path, render_html(nb, title=title or html_path.stem))
+    return html_path
+
+
+def render_html(nb: Any | str | os.PathLike[str], *, title: str) -> str:
+    """Return the HTML page of an executed notebook, as :func:`export_html` writes it.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hi")])
+    >>> "<title>hi</title>" in render_html(nb, title="hi")
+    True
+    """
     import nbformat
 
     if isinstance(nb, str | os.PathLike):
         nb = nbformat.read(os.fspath(nb), as_version=4)
-    html_path = Path(html_path)
     body, _ = _html_exporter().from_notebook_node(
-        _without_summary_outputs(nb), resources={"metadata": {"name": title or html_path.stem}}
+        _without_summary_outputs(nb), resources={"metadata": {"name": title}}
     )
-    write_atomic(html_path, body)
-    return html_path
+    return str(body)
 
 
 # --------------------------------------------------------------------------- index
@@ -423,7 +466,8 @@ class IndexEntry:
         The segment, for reports made with ``--by``; ``segment_value`` is ``None``
         for the total.
     generated : str
-        When the run finished (ISO 8601, UTC); the reports of one batch share it.
+        When the batch started (ISO 8601, UTC; ``SOURCE_DATE_EPOCH`` when set, see
+        :func:`retention.reports.run.run_reports`); the reports of one batch share it.
     data_source : str or None
         The transaction file the report read (``data_path``), ``None`` for the bundled
         sample.
@@ -537,10 +581,7 @@ def write_index(
 
     json_path = output_dir / INDEX_JSON
     html_path = output_dir / INDEX_HTML
-    payload = {
-        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "reports": [e.as_dict() for e in rows],
-    }
+    payload = {"generated": latest_run(rows), "reports": [e.as_dict() for e in rows]}
     latest: dict[str, str] = {}  # segment column -> its latest run
     for e in rows:
         if e.segment_column is not None:
@@ -548,9 +589,33 @@ def write_index(
     comparisons = write_comparisons(
         [e for e in rows if e.segment_column and e.generated == latest[e.segment_column]],
         output_dir)
-    write_atomic(json_path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    write_atomic(html_path, render_index_html(rows, title=title, comparisons=comparisons))
+    staged = [(write_temporary(json_path, json.dumps(payload, indent=2, ensure_ascii=False)
+                               + "\n"), json_path)]
+    try:
+        page = render_index_html(rows, title=title, comparisons=comparisons)
+        staged.append((write_temporary(html_path, page), html_path))
+    except BaseException:
+        staged[0][0].unlink(missing_ok=True)
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
     return html_path, json_path
+
+
+def latest_run(entries: Sequence[IndexEntry]) -> str:
+    """The ``generated`` time of the newest run among ``entries`` (now, if none).
+
+    This is the one timestamp of the index: ``index.json`` and ``index.html`` give it as
+    their own time, so an index written again for the same reports is the same file.
+
+    Examples
+    --------
+    >>> latest_run([IndexEntry("a", "x", "x", "ok", generated="2026-01-02T00:00:00+00:00"),
+    ...             IndexEntry("a", "y", "y", "ok", generated="2026-01-01T00:00:00+00:00")])
+    '2026-01-02T00:00:00+00:00'
+    """
+    return max((e.generated for e in entries),
+               default=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 #: Key figures whose name ends like this are fractions, shown as percentages.
@@ -788,8 +853,8 @@ def render_index_html(entries: Sequence[IndexEntry], *, title: str = "Retention 
                 heading = NOTEBOOK_TITLES.get(notebook, notebook.replace("_", " ").capitalize())
                 sections.append(f'<h4>{e(heading)} <span class="muted">({e(notebook)})</span>'
                                 f"</h4>{_report_table(rows)}")
-    generated = datetime.now(UTC).isoformat(timespec="seconds")
-    summary_line = f"{len(entries)} report(s), {n_failed} failed · index written {generated}"
+    latest = latest_run(entries).replace("T", " ").replace("+00:00", " UTC")
+    summary_line = f"{len(entries)} report(s), {n_failed} failed · latest run {latest}"
     body = "\n".join(sections) or '<p class="muted">No reports.</p>'
     return f"""<!DOCTYPE html>
 <html lang="en">

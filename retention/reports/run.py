@@ -5,14 +5,23 @@ and the index of every report (:func:`run_reports` is the engine behind ``retent
 parameter against the notebook's declarations *before* anything runs, executes each
 report with papermill, publishes HTML and writes the index page (see
 :mod:`retention.reports.publish` for the files written and the key-figure convention).
+It also keeps a batch safe to interrupt and repeat: the output-folder check and lock,
+SIGINT/SIGTERM handling, and notebooks without execution times or random cell ids (see
+:func:`run_reports`).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,17 +35,27 @@ from retention.reports.parameters import ReportError, inspect_notebook, quiet_pa
 from retention.reports.plan import NOTEBOOK_DIR, ReportJob, plan_reports
 from retention.reports.publish import (
     IndexEntry,
-    export_html,
     new_file_mode,
+    read_index,
     read_summary,
+    render_html,
     write_index,
+    write_temporary,
 )
 
 __all__ = [
     "FALLBACK_KERNEL",
+    "LOCK_NAME",
+    "BatchInterrupted",
+    "OutputError",
     "ReportResult",
+    "check_output_dir",
     "default_jobs",
+    "generation_time",
     "index_entry",
+    "output_lock",
+    "remove_temporaries",
+    "reproducible_notebook",
     "resolve_kernel",
     "run_report",
     "run_reports",
@@ -182,6 +201,158 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+@dataclass
+class _Staged:
+    """A finished report whose files are written but not yet in place: ``moves`` are
+    (temporary file, final path) pairs, ``removals`` the files its success supersedes."""
+
+    result: ReportResult
+    moves: list[tuple[Path, Path]] = field(default_factory=list)
+    removals: list[Path] = field(default_factory=list)
+
+    def commit(self) -> ReportResult:
+        """Rename every file into place (each rename is atomic); return the result."""
+        for tmp, path in self.moves:
+            os.replace(tmp, path)
+        for path in self.removals:
+            path.unlink(missing_ok=True)
+        return self.result
+
+    def discard(self) -> None:
+        """Remove the temporary files."""
+        for tmp, _ in self.moves:
+            tmp.unlink(missing_ok=True)
+        self.moves = []
+
+
+#: Tags papermill gives the cells it adds (each with a random id).
+_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+#: Timing fields papermill records for the notebook and each cell.
+_TIMING = ("start_time", "end_time", "duration")
+
+
+def reproducible_notebook(nb: Any, output_path: str | os.PathLike[str]) -> Any:
+    """Make an executed notebook the same file whenever the same inputs run again.
+
+    Papermill's cells (injected parameters, error cell) get ids derived from their
+    position and source instead of random ones; the execution times that papermill and
+    nbclient record (``metadata.papermill`` start/end/duration, ``metadata.execution``)
+    are removed; ``metadata.papermill.output_path`` becomes ``output_path``. Changes
+    ``nb`` in place and returns it.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["injected-parameters"]})
+    >>> nb = nbformat.v4.new_notebook(cells=[cell])
+    >>> reproducible_notebook(nb, "out.ipynb").cells[0].id
+    'papermill-0-b7d9a495'
+    """
+    for i, cell in enumerate(nb.cells):
+        if _PAPERMILL_TAGS.intersection(cell.get("metadata", {}).get("tags", [])):
+            digest = hashlib.sha256(f"{i}\n{cell.source}".encode()).hexdigest()[:8]
+            cell.id = f"papermill-{i}-{digest}"
+        meta = cell.get("metadata", {})
+        meta.pop("execution", None)
+        for key in _TIMING:
+            meta.get("papermill", {}).pop(key, None)
+    papermill_meta = nb.metadata.get("papermill")
+    if papermill_meta is not None:
+        for key in _TIMING:
+            papermill_meta.pop(key, None)
+        papermill_meta["output_path"] = Path(output_path).name
+    return nb
+
+
+def _is_notebook(path: Path) -> Any:
+    """The notebook in ``path``, or ``None`` if it is missing, empty or not a whole notebook."""
+    import nbformat
+
+    try:
+        return nbformat.read(os.fspath(path), as_version=4)
+    except Exception:  # truncated JSON (a full disk), an empty file ...
+        return None
+
+
+def _stage_report(
+    job: ReportJob, output_dir: str | os.PathLike[str], *, kernel: str | None,
+    timeout: float | None,
+) -> _Staged:
+    """Run one report and write its files to temporary names (see :func:`run_report`)."""
+    import nbformat
+    import papermill
+
+    start = time.perf_counter()
+    folder = Path(output_dir).resolve() / job.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    final_nb = folder / f"{job.name}.ipynb"
+    failed_nb = folder / f"{job.name}.failed.ipynb"
+    html_path = folder / f"{job.name}.html"
+    info = inspect_notebook(job.notebook)
+    kernel = kernel or resolve_kernel(info.kernel_name)
+    parameters = dict(job.parameters)
+    downloads = folder / f"{job.name}_files"
+    if "downloads" in info.parameters:
+        parameters.setdefault("downloads", str(downloads))
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{job.name}.", suffix=".running.ipynb")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    staged = _Staged(ReportResult(job, "failed", kernel=kernel))
+    result = staged.result
+    try:
+        with quiet_papermill():
+            nb = papermill.execute_notebook(
+                str(job.notebook),
+                str(tmp),
+                parameters=parameters,
+                kernel_name=kernel,
+                cwd=str(job.notebook.parent),
+                progress_bar=False,
+                execution_timeout=timeout,
+                extra_arguments=_kernel_arguments(kernel),
+                kernel_manager_class=_tracked_kernel_manager(),
+                # the notebook is complete by then: stop its kernel without waiting
+                shutdown_kernel="immediate",
+            )
+        reproducible_notebook(nb, final_nb)
+        result.summary = read_summary(nb)
+        page = render_html(nb, title=f"{job.notebook.stem} · {job.label}")
+        staged.moves.append((write_temporary(html_path, page), html_path))
+        staged.moves.append((write_temporary(final_nb, nbformat.writes(nb)), final_nb))
+        staged.removals.append(failed_nb)
+        result.status, result.ipynb_path, result.html_path = "ok", final_nb, html_path
+        if downloads.is_dir():
+            result.downloads = sorted(p for p in downloads.iterdir() if p.is_file())
+    except Exception as exc:
+        staged.discard()
+        result.error = _error_text(exc)
+        _stage_failed_notebook(staged, tmp, failed_nb)
+    except BaseException:
+        staged.discard()
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+        result.seconds = time.perf_counter() - start
+    return staged
+
+
+def _stage_failed_notebook(staged: _Staged, tmp: Path, failed_nb: Path) -> None:
+    """Keep the executed part of a failed report as ``<name>.failed.ipynb``, if it is whole."""
+    import nbformat
+
+    nb = _is_notebook(tmp)
+    if nb is None:
+        staged.removals.append(failed_nb)
+        return
+    try:
+        text = nbformat.writes(reproducible_notebook(nb, failed_nb))
+        staged.moves.append((write_temporary(failed_nb, text), failed_nb))
+    except OSError:  # no room for it: the previous failed notebook, if any, is stale
+        staged.removals.append(failed_nb)
+        return
+    staged.result.ipynb_path = failed_nb
+
+
 def run_report(
     job: ReportJob,
     output_dir: str | os.PathLike[str] = "reports",
@@ -193,8 +364,11 @@ def run_report(
 
     The notebook runs in its own folder (so relative data paths work) and is written to
     a temporary file; on success it becomes ``<name>.ipynb`` and its HTML
-    ``<name>.html``; on failure it becomes ``<name>.failed.ipynb`` and the previous
-    ``<name>.ipynb``/``.html`` are left as they were. Errors are recorded, not raised.
+    ``<name>.html``, both written in full to temporary files first and then renamed; on
+    failure it becomes ``<name>.failed.ipynb`` and the previous ``<name>.ipynb``/``.html``
+    are left as they were. Errors are recorded, not raised. The notebook is written
+    without execution times and with stable cell ids (:func:`reproducible_notebook`), so
+    the same inputs give the same files.
 
     Parameters
     ----------
@@ -217,57 +391,7 @@ def run_report(
     >>> result.status  # doctest: +SKIP
     'ok'
     """
-    import papermill
-
-    start = time.perf_counter()
-    folder = Path(output_dir).resolve() / job.folder
-    folder.mkdir(parents=True, exist_ok=True)
-    final_nb = folder / f"{job.name}.ipynb"
-    failed_nb = folder / f"{job.name}.failed.ipynb"
-    html_path = folder / f"{job.name}.html"
-    info = inspect_notebook(job.notebook)
-    kernel = kernel or resolve_kernel(info.kernel_name)
-    parameters = dict(job.parameters)
-    downloads = folder / f"{job.name}_files"
-    if "downloads" in info.parameters:
-        parameters.setdefault("downloads", str(downloads))
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{job.name}.", suffix=".running.ipynb")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    os.chmod(tmp, new_file_mode())
-    result = ReportResult(job, "failed", kernel=kernel)
-    try:
-        with quiet_papermill():
-            nb = papermill.execute_notebook(
-                str(job.notebook),
-                str(tmp),
-                parameters=parameters,
-                kernel_name=kernel,
-                cwd=str(job.notebook.parent),
-                progress_bar=False,
-                execution_timeout=timeout,
-                extra_arguments=_kernel_arguments(kernel),
-                # the notebook is complete by then: stop its kernel without waiting
-                shutdown_kernel="immediate",
-            )
-        result.summary = read_summary(nb)
-        export_html(nb, html_path, title=f"{job.notebook.stem} · {job.label}")
-        os.replace(tmp, final_nb)
-        failed_nb.unlink(missing_ok=True)
-        result.status, result.ipynb_path, result.html_path = "ok", final_nb, html_path
-        if downloads.is_dir():
-            result.downloads = sorted(p for p in downloads.iterdir() if p.is_file())
-    except Exception as exc:
-        result.error = _error_text(exc)
-        if tmp.is_file() and tmp.stat().st_size > 0:
-            os.replace(tmp, failed_nb)
-            result.ipynb_path = failed_nb
-        else:
-            failed_nb.unlink(missing_ok=True)
-    finally:
-        tmp.unlink(missing_ok=True)
-        result.seconds = time.perf_counter() - start
-    return result
+    return _stage_report(job, output_dir, kernel=kernel, timeout=timeout).commit()
 
 
 def index_entry(result: ReportResult, output_dir: str | os.PathLike[str], *,
@@ -333,10 +457,35 @@ def run_reports(
 ) -> list[ReportResult]:
     """Produce reports in batch: plan and validate, run each, publish HTML and the index.
 
-    Every parameter of every report is checked before the first notebook runs. A report
-    that fails does not stop the others; check ``result.ok`` (the ``retention report``
-    command exits with status 1 if any failed). ``index.html`` and ``index.json`` in
+    Every parameter of every report is checked before the first notebook runs, and so is
+    the output folder (it must be a folder this process can write to). A report that
+    fails does not stop the others; check ``result.ok`` (the ``retention report`` command
+    exits with status 1 if any failed). ``index.html`` and ``index.json`` in
     ``output_dir`` list every report, including those of earlier runs still on disk.
+
+    The batch is safe to interrupt and to repeat:
+
+    - *Pages and index move together.* Each report's HTML and notebook are written in full
+      to temporary files, then renamed into place and the index rewritten at once, after
+      each report; an interruption leaves every report either with its old page and old
+      index entry or with its new page and new entry.
+    - *SIGINT and SIGTERM* stop the running kernels and workers, remove the temporary
+      files, write the index of the reports that finished and raise
+      :class:`BatchInterrupted` (``retention report`` exits with status 130 or 143).
+    - *One run per folder.* The batch holds ``<output_dir>/.retention.lock`` (the
+      lock file names the owner's pid); a second run into the same folder stops at once
+      with an :class:`OutputError` naming that pid. A lock left by a process that is no
+      longer running is taken over, with a warning.
+    - *Reproducible.* Pages and notebooks carry no execution times or random ids: the
+      same batch gives byte-identical pages and notebooks, and an index that differs
+      only in the run's one timestamp, ``generated`` (shown as "Run of ..." and "latest
+      run ..."). It is the batch's start time in UTC, or ``SOURCE_DATE_EPOCH`` (seconds
+      since 1970) when that environment variable is set, which makes the index
+      byte-identical too.
+    - *Segments stay distinct.* Earlier reports of the same notebook, segment column and
+      parameters are dropped from the index when their value is no longer in the data
+      or is now reported under another name, so no segment is listed twice (their files
+      stay on disk, unlisted).
 
     Parameters
     ----------
@@ -371,6 +520,12 @@ def run_reports(
     ------
     ReportError
         Before anything runs, for bad parameters, notebooks, data or config.
+    OutputError
+        Before anything runs, for an output folder that cannot be written (read-only, a
+        file, a full disk) or is in use by another run; after the run, if the index
+        could not be written (the previous index is then left whole).
+    BatchInterrupted
+        On SIGINT or SIGTERM, after cleaning up; it holds the finished reports.
 
     Examples
     --------
@@ -381,6 +536,7 @@ def run_reports(
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ReportError(f"jobs must be a whole number of at least 1, got {jobs!r}")
     workers = default_jobs() if jobs is None else jobs
+    stamp = generation_time()
     with data_cache():
         if workers > 1:
             _start_worker_server()  # the workers' imports overlap the planning below
@@ -396,22 +552,131 @@ def run_reports(
             for job in planned
         }
         out = Path(output_dir).resolve()
-        out.mkdir(parents=True, exist_ok=True)
+        folders = sorted({job.folder for job in planned})
+        check_output_dir(output_dir, folders)
         workers = min(workers, len(planned))
-        with _Progress(len(planned), workers, progress) as done:
-            if workers > 1:
-                results = _run_in_workers(planned, out, kernels, timeout, workers, done)
-            else:
-                results = []
-                for job in planned:
-                    results.append(
-                        run_report(job, out, kernel=kernels[job.notebook], timeout=timeout)
-                    )
-                    done(results[-1])
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        write_index([index_entry(r, out, generated=stamp, currency=currency)
-                     for r in results], out)
-    return results
+        with output_lock(out), _Signals() as signals:
+            remove_temporaries(out, folders)  # of a run that was killed
+            batch = _Batch(planned, out, stamp, currency)
+            try:
+                with _Progress(len(planned), workers, progress) as done:
+
+                    def finish(i: int, staged: _Staged) -> None:
+                        with signals.held():  # files and index move together
+                            done(batch.commit(i, staged))
+
+                    if workers > 1:
+                        _run_in_workers(planned, out, kernels, timeout, workers, finish)
+                    else:
+                        for i, job in enumerate(planned):
+                            finish(i, _stage_report(job, out, kernel=kernels[job.notebook],
+                                                    timeout=timeout))
+            except KeyboardInterrupt as exc:
+                signals.hold()
+                _stop_kernels()
+                remove_temporaries(out, folders)
+                batch.write_index()
+                raise BatchInterrupted(getattr(exc, "signum", signal.SIGINT), batch.finished,
+                                       len(planned)) from None
+            batch.write_index()
+            if batch.index_error is not None:
+                raise OutputError(
+                    f"cannot write the index in {output_dir}: {_reason(batch.index_error)} "
+                    "(the previous index.json and index.html are left as they were)"
+                )
+    return batch.finished
+
+
+def generation_time() -> str:
+    """The batch's timestamp: ``SOURCE_DATE_EPOCH`` if set, else now (ISO 8601, UTC).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "1767225600"
+    >>> generation_time()
+    '2026-01-01T00:00:00+00:00'
+    >>> del os.environ["SOURCE_DATE_EPOCH"]
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return when.isoformat(timespec="seconds")
+
+
+def _family(notebook: str, column: str | None, parameters: Mapping[str, Any]) -> str:
+    """What segment reports of one batch share: notebook, column and other parameters."""
+    rest = {k: v for k, v in parameters.items() if k != "segment_value"}
+    return json.dumps([notebook, column, rest], sort_keys=True, default=str)
+
+
+class _Batch:
+    """The committed reports of a batch and the index that lists them with earlier ones."""
+
+    def __init__(self, planned: Sequence[ReportJob], out: Path, stamp: str,
+                 currency: str | None) -> None:
+        self.out, self.stamp, self.currency = out, stamp, currency
+        self.results: dict[int, ReportResult] = {}
+        self.previous = read_index(out)
+        self.index_error: OSError | None = None
+        self.planned_names = {(job.folder, job.name) for job in planned}
+        self.planned_values = {
+            (_family(job.folder, job.segment_column, job.parameters), job.segment_value)
+            for job in planned if job.segment_column is not None
+        }
+        self.families = {family for family, _ in self.planned_values}
+
+    @property
+    def finished(self) -> list[ReportResult]:
+        """The committed reports, in planned order."""
+        return [self.results[i] for i in sorted(self.results)]
+
+    def commit(self, i: int, staged: _Staged) -> ReportResult:
+        """Move report ``i``'s files into place, then rewrite the index."""
+        self.results[i] = staged.commit()
+        self.write_index()
+        return self.results[i]
+
+    def write_index(self) -> None:
+        """Write the index; a failure (a full disk) is kept in ``index_error``."""
+        try:
+            write_index(self.entries(), self.out, merge=False)
+        except OSError as exc:
+            self.index_error = exc
+        else:
+            self.index_error = None
+
+    def _entry(self, result: ReportResult) -> IndexEntry:
+        entry = index_entry(result, self.out, generated=self.stamp, currency=self.currency)
+        if not result.ok and entry.html is not None:  # the last good page, if it is this one's
+            old = next((o for o in self.previous
+                        if (o.notebook, o.name) == (entry.notebook, entry.name)), None)
+            if old is None or (old.segment_column, old.segment_value) != (
+                    entry.segment_column, entry.segment_value):
+                entry.html = None
+        return entry
+
+    def entries(self) -> list[IndexEntry]:
+        """This batch's reports, then the earlier ones still on disk that are not stale."""
+        rows = [self._entry(r) for r in self.finished]
+        current = {(e.notebook, e.name) for e in rows}
+        done = {(_family(e.notebook, e.segment_column, e.parameters), e.segment_value)
+                for e in rows if e.segment_column is not None}
+        for old in self.previous:
+            key = (old.notebook, old.name)
+            if key in current or not (_exists(self.out, old.html) or _exists(self.out, old.ipynb)):
+                continue
+            family = _family(old.notebook, old.segment_column, old.parameters)
+            value = (family, old.segment_value)
+            if old.segment_column is not None and family in self.families and (
+                    value in done or (value not in self.planned_values
+                                      and key not in self.planned_names)):
+                continue  # reported again under another name, or no longer in the data
+            rows.append(old)
+        return rows
+
+
+def _exists(out: Path, rel: str | None) -> bool:
+    return rel is not None and (out / rel).is_file()
 
 
 class _Progress:
@@ -462,6 +727,287 @@ def data_cache() -> Iterator[Path]:
         else:
             os.environ[CACHE_ENV] = previous
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- output folder
+
+#: The lock file a batch holds in its output folder.
+LOCK_NAME = ".retention.lock"
+#: Bytes written (and removed again) to check that the output folder takes new files.
+PROBE_SIZE = 64 * 1024
+
+
+class OutputError(ReportError):
+    """The output folder cannot be used: not writable, a file, full, or in use."""
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by SIGINT or SIGTERM, after its kernels were stopped, its
+    temporary files removed and the index of its finished reports written.
+
+    Attributes
+    ----------
+    signum : int
+        The signal.
+    finished : list of ReportResult
+        The reports that finished (and are in the index), in planned order.
+    total : int
+        How many reports were planned.
+    """
+
+    def __init__(self, signum: int, finished: list[ReportResult], total: int) -> None:
+        self.signum, self.finished, self.total = int(signum), finished, total
+        super().__init__(f"interrupted by {self.signal_name} after {len(finished)} of "
+                         f"{total} report(s)")
+
+    @property
+    def signal_name(self) -> str:
+        """``"SIGINT"``, ``"SIGTERM"`` ..."""
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_status(self) -> int:
+        """The shell's status for a process ended by the signal: 128 + its number."""
+        return 128 + self.signum
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def check_output_dir(output_dir: str | os.PathLike[str], folders: Sequence[str] = ()) -> Path:
+    """Create the output folder and its report folders, and check that they take files.
+
+    A probe file of :data:`PROBE_SIZE` bytes is written (flushed to disk) and removed in
+    each, so a read-only folder, a path that is a file or a full disk is found before any
+    kernel starts.
+
+    Parameters
+    ----------
+    output_dir : path
+        The output folder.
+    folders : sequence of str
+        Its sub-folders the reports go to.
+
+    Returns
+    -------
+    Path
+        The output folder, absolute.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder and the reason, e.g. ``Read-only file system``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "file"
+    >>> _ = file.write_text("x")
+    >>> check_output_dir(file)
+    Traceback (most recent call last):
+    ...
+    retention.reports.run.OutputError: cannot use the output folder ...: it is a file
+    """
+    out = Path(output_dir).resolve()
+    for path in [out, *(out / f for f in folders)]:
+        if path.exists() and not path.is_dir():
+            raise OutputError(f"cannot use the output folder {output_dir}: "
+                              f"{'it' if path == out else path.name} is a file")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            write_temporary(path / ".probe", "\n" * PROBE_SIZE).unlink()
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write to the output folder {output_dir}: {_reason(exc)}"
+            ) from None
+    return out
+
+
+def remove_temporaries(out: Path, folders: Sequence[str]) -> list[Path]:
+    """Remove the temporary files of report runs (``.*.running.ipynb``, ``.*.tmp``) from
+    the output folder and its report folders; return them. Call it holding the lock."""
+    removed = []
+    for folder in [out, *(out / f for f in folders)]:
+        for pattern in (".*.running.ipynb", ".*.tmp"):
+            for path in folder.glob(pattern):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def _try_lock(fd: int) -> bool:
+    """Lock an open file for this process without waiting; the system releases the lock
+    when the process ends, however it ends."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _lock_owner(fd: int) -> str:
+    """The pid written in a lock file (``"unknown"`` if there is none)."""
+    try:
+        text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return "unknown"
+    return text if text.isdigit() else "unknown"
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[Path]:
+    """Hold ``<out>/.retention.lock`` while a batch writes into ``out``.
+
+    The lock is a system file lock on that file, which holds the owner's pid. If another
+    running process holds it, :class:`OutputError` names the lock and that pid at once
+    (a second run does not wait). A lock file left by a process that ended without
+    removing it is not locked: it is taken over, with a warning naming the old pid.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> with output_lock(out) as lock:
+    ...     lock.read_text().strip() == str(os.getpid())
+    True
+    >>> lock.exists()
+    False
+    """
+    import warnings
+
+    path = out / LOCK_NAME
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, new_file_mode())
+        if not _try_lock(fd):
+            owner = _lock_owner(fd)
+            os.close(fd)
+            raise OutputError(
+                f"the output folder {out} is in use by another retention report run "
+                f"(pid {owner}, lock file {path}); wait for it to finish or choose "
+                "another --output-dir"
+            )
+        try:  # the file is still the one at ``path`` (not removed by its last owner)
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        previous = _lock_owner(fd)
+        if previous != "unknown":
+            warnings.warn(f"took over the lock {path} of pid {previous}, which is no "
+                          "longer running", UserWarning, stacklevel=3)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- signals, kernels
+
+#: Kernels started by this process and not yet shut down.
+_LIVE_KERNELS: set[Any] = set()
+
+
+@functools.cache
+def _tracked_kernel_manager() -> type:
+    """jupyter_client's ``AsyncKernelManager``, registering each kernel while it runs."""
+    from jupyter_client import AsyncKernelManager
+
+    class TrackedKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        """A kernel manager that an interrupted batch can find, to stop its kernel."""
+
+        async def start_kernel(self, **kw: Any) -> None:
+            _LIVE_KERNELS.add(self)
+            await super().start_kernel(**kw)
+
+        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            try:
+                await super().shutdown_kernel(now=now, restart=restart)
+            finally:
+                _LIVE_KERNELS.discard(self)
+
+    return TrackedKernelManager
+
+
+def _stop_kernels() -> None:
+    """Kill the kernels this process started (with their own child processes)."""
+    while _LIVE_KERNELS:
+        manager = _LIVE_KERNELS.pop()
+        process = getattr(manager.provisioner, "process", None)
+        if process is None:
+            continue
+        try:
+            if hasattr(os, "killpg"):  # the kernel leads its own process group
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
+            process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        manager.cleanup_connection_file()
+
+
+class _Stop(KeyboardInterrupt):
+    """SIGINT or SIGTERM arriving in a batch (a ``KeyboardInterrupt``, so that no
+    ``except Exception`` takes it for a report's failure)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Signals:
+    """SIGINT and SIGTERM raise :class:`_Stop` while a batch runs, except inside
+    :meth:`held`, where they wait until it ends (handlers only in the main thread)."""
+
+    def __init__(self) -> None:
+        self.depth, self.pending = 0, None
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.depth:
+            self.pending = self.pending or signum
+        else:
+            raise _Stop(signum)
+
+    def hold(self) -> None:
+        """Hold every later signal until the batch ends (while it cleans up)."""
+        self.depth += 1
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold signals while the block runs; raise the first that came, after it."""
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if not self.depth and self.pending is not None:
+            raise _Stop(self.pending)
 
 
 # --------------------------------------------------------------------------- workers
@@ -520,22 +1066,41 @@ def _start_worker_server() -> None:
 
 def _run_in_worker(
     job: ReportJob, out: Path, kernel: str, timeout: float | None
-) -> tuple[ReportResult, list[tuple[type[Warning], str, str, int]]]:
-    """Run one report in a worker; return it with the warnings raised, for the caller to show."""
+) -> tuple[_Staged, list[tuple[type[Warning], str, str, int]]]:
+    """Run one report in a worker; return it staged (the caller moves its files into
+    place) with the warnings raised, for the caller to show."""
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = run_report(job, out, kernel=kernel, timeout=timeout)
-    return result, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+        staged = _stage_report(job, out, kernel=kernel, timeout=timeout)
+    return staged, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    """A worker's SIGTERM: kill its kernel and end at once (the caller removes its files)."""
+    _stop_kernels()
+    os._exit(128 + signum)
 
 
 def _prepare_worker() -> None:
-    """Worker start-up: import what every report needs (a no-op after a fork server)."""
+    """Worker start-up: import what every report needs (a no-op after a fork server);
+    leave SIGINT (a terminal's Ctrl-C reaches the whole process group) to the caller,
+    which stops the workers with SIGTERM."""
     import importlib
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
     for module in WORKER_MODULES:
         importlib.import_module(module)
+
+
+def _stop_workers(pool: Any) -> None:
+    """Send SIGTERM to each worker of a ``ProcessPoolExecutor`` (which has no public way to
+    stop running workers before Python 3.14)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def _run_in_workers(
@@ -544,13 +1109,12 @@ def _run_in_workers(
     kernels: Mapping[Path, str],
     timeout: float | None,
     workers: int,
-    done: Callable[[ReportResult], None],
-) -> list[ReportResult]:
-    """Run the reports on ``workers`` processes; results in planned order."""
+    finish: Callable[[int, _Staged], None],
+) -> None:
+    """Run the reports on ``workers`` processes; pass each to ``finish`` as it ends."""
     import warnings
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    results: list[ReportResult | None] = [None] * len(planned)
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=_pool_context(), initializer=_prepare_worker
     ) as pool:
@@ -563,16 +1127,18 @@ def _run_in_workers(
                 i = futures[future]
                 job = planned[i]
                 try:
-                    results[i], raised = future.result()
+                    staged, raised = future.result()
                 except Exception as exc:  # the worker died (BrokenProcessPool) mid-report
-                    results[i] = ReportResult(
+                    staged = _Staged(ReportResult(
                         job, "failed", error=_error_text(exc), kernel=kernels[job.notebook]
-                    )
+                    ))
                 else:  # as if the report had run here, under the caller's warning filters
                     for category, message, filename, lineno in raised:
                         warnings.warn_explicit(message, category, filename, lineno)
-                done(results[i])
-        except BaseException:  # KeyboardInterrupt: no new reports; running ones finish
+                finish(i, staged)
+        except BaseException:  # SIGINT, SIGTERM: stop the workers and their kernels
+            for future in futures:
+                future.cancel()
+            _stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return [r for r in results if r is not None]
