@@ -61,6 +61,28 @@ def _series_index(*values: Any) -> pd.Index | None:
     return indexes[0] if indexes else None
 
 
+def wilson_bounds(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson bounds of ``k / n`` at the normal quantile ``z``, vectorised, unchecked
+    (the arithmetic of :func:`wilson_interval`): exactly 0 at ``k = 0`` and 1 at ``k = n``,
+    never excluding ``k / n``, NaN where ``n`` is 0 or an input is NaN.
+
+    >>> low, high = wilson_bounds(np.array([8.0]), np.array([10.0]), 1.959964)
+    >>> round(float(low[0]), 4), round(float(high[0]), 4)
+    (0.4902, 0.9433)
+    """
+    z2 = z * z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(n > 0, n, np.nan)
+        p = k / n
+        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+        half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    # rounding must not push the observed share outside its own interval
+    low, high = np.fmin(low, p), np.fmax(high, p)
+    return np.where(np.isnan(p), np.nan, low), np.where(np.isnan(p), np.nan, high)
+
+
 def wilson_interval(successes: Any, trials: Any, level: float = 0.95) -> tuple[Any, Any]:
     """Wilson score interval of the proportion ``successes / trials``.
 
@@ -106,18 +128,7 @@ def wilson_interval(successes: Any, trials: Any, level: float = 0.95) -> tuple[A
         np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
     )
     _check_counts(k, n)
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    z2 = z * z
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n = np.where(n > 0, n, np.nan)
-        p = k / n
-        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-        half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-    # rounding must not push the observed share outside its own interval
-    low, high = np.fmin(low, p), np.fmax(high, p)
-    low, high = np.where(np.isnan(p), np.nan, low), np.where(np.isnan(p), np.nan, high)
+    low, high = wilson_bounds(k, n, float(stats.norm.ppf(0.5 + level / 2)))
     if index is not None:
         return pd.Series(low, index=index, name="low"), pd.Series(high, index=index, name="high")
     if low.ndim == 0:

@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import stats
 
 from retention.checks import as_list, date_values, is_missing, is_real, is_whole, require_columns
+from retention.metrics.confidence import wilson_bounds
 from retention.periods import normalize_freq, period_codes, period_labels
 
 __all__ = [
@@ -472,18 +473,12 @@ def _share_interval(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson (or Wald) interval of the share ``k / n``, within [0, 1] (vectorised)."""
     k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    if method != "wald":
+        return wilson_bounds(k, n, z)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
-        if method == "wald":
-            half = z * np.sqrt(p * (1 - p) / n)
-            return np.clip(p - half, 0.0, 1.0), np.clip(p + half, 0.0, 1.0)
-        z2 = z * z
-        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-        half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-        # exact at the edges: 0 of n has a lower bound of 0, n of n an upper bound of 1
-        low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-        high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-        return np.minimum(low, p), np.maximum(high, p)
+        half = z * np.sqrt(p * (1 - p) / n)
+    return np.clip(p - half, 0.0, 1.0), np.clip(p + half, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- NPS

@@ -21,11 +21,11 @@ from retention.metrics.confidence import wilson_interval
 from retention.reports.plan import slugify
 from retention.reports.publish import (
     NOTEBOOK_TITLES,
-    PAGE_CSS,
     IndexEntry,
     figure_label,
     format_figure,
     html_link,
+    html_page,
     write_atomic,
 )
 
@@ -146,26 +146,14 @@ def comparison_page(entries: Sequence[IndexEntry], column: str, *,
     segments = [cohorts[v] for v in values[1:] if v in cohorts and cohorts[v].status == "ok"]
     heading = title or f"Segments by {column}"
     head = "".join(f"<th>{e(h)}</th>" for h in header)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(heading)}</title>
-<style>{PAGE_CSS}</style>
-</head>
-<body>
-<h1>{e(heading)}</h1>
-<p class="meta"><a href="index.html">All reports</a> · retention pooled over the cohorts
-observed at that period, with its 95% Wilson interval and the customers it rests on; CLV per
-customer with its 90% interval from the model's parameter uncertainty.</p>
+    return html_page(heading, f"""<p class="meta"><a href="index.html">All reports</a> ·
+retention pooled over the cohorts observed at that period, with its 95% Wilson interval and
+the customers it rests on; CLV per customer with its 90% interval from the model's parameter
+uncertainty.</p>
 <div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>
 {"".join(rows)}
 </tbody></table></div>
-<p>{e(_difference_test(segments, cohorts.get(None), column))}</p>
-</body>
-</html>
-"""
+<p>{e(_difference_test(segments, cohorts.get(None), column))}</p>""")
 
 
 def write_comparisons(entries: Sequence[IndexEntry],

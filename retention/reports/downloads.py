@@ -19,15 +19,12 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from retention.reports.plan import slugify
+
 __all__ = ["save_downloads"]
 
 #: Excel's limit on sheet-name length.
 _SHEET_CHARS = 31
-
-
-def _file_stem(name: str) -> str:
-    stem = re.sub(r"[^0-9A-Za-z_-]+", "_", str(name)).strip("_").lower()
-    return stem or "table"
 
 
 def _flat(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
@@ -75,9 +72,9 @@ def save_downloads(
     Parameters
     ----------
     tables : mapping of str to DataFrame or Series
-        Display name (e.g. ``"Retention matrix"``) to table. The file name is the name in
-        lower case with ``_`` for anything but letters and digits; a named or non-default
-        index is written as columns.
+        Display name (e.g. ``"Retention matrix"``) to table. The file name is the name made
+        safe by :func:`retention.reports.plan.slugify`, in lower case; a named or
+        non-default index is written as columns.
     folder : path or None
         Where the files go (created); ``None`` writes nothing and returns ``""``.
     workbook : str, default "tables"
@@ -116,10 +113,10 @@ def save_downloads(
     flat = {name: _flat(table) for name, table in tables.items()}
     links = []
     for name, frame in flat.items():
-        path = folder / f"{_file_stem(name)}.csv"
+        path = folder / f"{slugify(name, fallback='table').lower()}.csv"
         frame.to_csv(path, index=False, encoding="utf-8-sig")
         links.append((name, path))
-    book = folder / f"{_file_stem(workbook)}.xlsx"
+    book = folder / f"{slugify(workbook, fallback='tables').lower()}.xlsx"
     with pd.ExcelWriter(book, engine="openpyxl") as writer:
         taken: set[str] = set()
         for name, frame in flat.items():

@@ -76,6 +76,7 @@ __all__ = [
     "figure_label",
     "format_figure",
     "html_link",
+    "html_page",
     "latest_run",
     "new_file_mode",
     "read_index",
@@ -856,6 +857,17 @@ def render_index_html(entries: Sequence[IndexEntry], *, title: str = "Retention 
     latest = latest_run(entries).replace("T", " ").replace("+00:00", " UTC")
     summary_line = f"{len(entries)} report(s), {n_failed} failed · latest run {latest}"
     body = "\n".join(sections) or '<p class="muted">No reports.</p>'
+    return html_page(title, f'<p class="meta">{e(summary_line)}</p>\n{body}')
+
+
+def html_page(title: str, body: str) -> str:
+    """A self-contained page of the batch (the index, a comparison): the package's inline
+    CSS, ``title`` (escaped) as heading, and ``body`` (HTML, already escaped) below it.
+
+    >>> "<h1>a &amp; b</h1>" in html_page("a & b", "<p>x</p>")
+    True
+    """
+    e = html.escape
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -866,7 +878,6 @@ def render_index_html(entries: Sequence[IndexEntry], *, title: str = "Retention 
 </head>
 <body>
 <h1>{e(title)}</h1>
-<p class="meta">{e(summary_line)}</p>
 {body}
 </body>
 </html>
