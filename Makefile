@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@echo "(first run only; a few minutes, about 1 GB; later runs start at once)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[test,bench,postgres,spark]"
 	# the notebooks' kernel "retention" is this environment, wherever the checkout lives
 	$(BIN)/python -m ipykernel install --sys-prefix --name retention --display-name "Python (retention)"
 	touch $(STAMP)
@@ -49,6 +49,7 @@ bench: $(STAMP) $(LIFETIMES)/bin/python
 	$(BIN)/python benchmarks/bench_cohorts.py
 	$(BIN)/python benchmarks/bench_rfm_models.py --lifetimes-python $(LIFETIMES)/bin/python
 	$(BIN)/python benchmarks/bench_loader.py
+	$(BIN)/python benchmarks/bench_engines.py --scenarios 10m
 
 clean:
 	rm -rf $(VENV) $(LIFETIMES) reports/*/ reports/index.html reports/index.json

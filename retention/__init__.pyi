@@ -12,6 +12,7 @@ from . import (
     plotting as plotting,
     reports as reports,
 )
+from .engine.lazy import TransactionTable as TransactionTable
 from .io.load import (
     ValidationReport as ValidationReport,
     load_transactions as load_transactions,

@@ -13,7 +13,10 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import os
+import threading
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -113,7 +116,9 @@ def require_columns(
     ValueError: tx is missing column(s) 'revenue' (amount=); available columns: ['customer_id', \
 'order_date']. Pass amount='<your column>' to use another name.
     """
-    if not isinstance(df, pd.DataFrame):
+    from retention.engine import lazy
+
+    if not isinstance(df, pd.DataFrame) and not lazy.is_table(df):
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}.")
     if isinstance(columns, Mapping):
         roles = {**columns, **roles}
@@ -468,6 +473,45 @@ class IdCodes(NamedTuple):
         return pd.Index(self.ids(np.arange(self.n)))
 
 
+_PAGES_LOCK = threading.Lock()
+_pages_users = 0
+_pages_before: bool | None = None
+
+
+@contextmanager
+def _small_pages():
+    """Run the block (or, as a decorator, the function) with NumPy's huge-page advice off.
+
+    NumPy asks the kernel for 2 MiB pages for its large arrays; where the first touch of such
+    a page is slow (virtual machines, memory that must be compacted first) a pass over 10M
+    rows spends as long faulting in the fresh arrays of its temporaries as computing, and
+    ordinary pages are then several times faster. The setting is process-wide: it is switched
+    off while at least one such block runs (in any thread) and restored after the last one;
+    left alone when ``NUMPY_MADVISE_HUGEPAGE`` chooses it in the environment. Only speed
+    depends on it, never a value.
+    """
+    global _pages_users, _pages_before
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        yield
+        return
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # pragma: no cover - a NumPy without the switch
+        yield
+        return
+    with _PAGES_LOCK:
+        if _pages_users == 0:
+            _pages_before = _set_madvise_hugepage(False)
+        _pages_users += 1
+    try:
+        yield
+    finally:
+        with _PAGES_LOCK:
+            _pages_users -= 1
+            if _pages_users == 0:
+                _set_madvise_hugepage(bool(_pages_before))
+
+
 def encode_ids(values: np.ndarray | pd.Series) -> IdCodes:
     """Integer codes of ids: ``id - min`` for integers in a dense range, factorize otherwise.
 
@@ -581,6 +625,10 @@ def require_transactions(tx: Any, *, customer: str, date: str, amount: str | Non
     ValueError: column 'order_date' must hold datetime64 dates, got dtype int64; parse it \
 with pd.to_datetime or load the data with retention.load_transactions.
     """
+    from retention.engine import lazy
+
+    if lazy.is_table(tx):  # a table kept in its engine: its passes check their columns
+        return
     require_columns(tx, customer=customer, date=date, amount=amount, **more)
     dtype = tx[date].dtype
     if not (isinstance(dtype, np.dtype) and dtype.kind == "M"):

@@ -2,7 +2,8 @@
 
 Usage::
 
-    retention report [--data PATH] [--customer COL --date COL --amount COL --order COL]
+    retention report [--data PATH [--table NAME]] [--customer COL --date COL --amount COL
+                      --order COL]
                      [--sep S --decimal C --thousands C --encoding E --date-format F
                       --dayfirst --sheet NAME --drop-invalid]
                      [--notebook PATH]... [-p NAME VALUE]... [--by COLUMN [--max-segments N]]
@@ -36,6 +37,8 @@ examples:
   retention report                                   every notebooks/*_report.ipynb on the sample
   retention report --data orders.csv --customer client_id --date day --amount total
   retention report --data export.csv --sep ";" --decimal , --date-format %d.%m.%Y
+  retention report --data "lake/orders/*.parquet" --customer client_id
+  retention report --data postgres://analyst@db.local/shop --table orders
   retention report --by channel -p freq W
   retention report --config reports.yml --no-progress
 
@@ -122,7 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     data = report.add_argument_group(
         "data", "the transaction log every report reads (default: the bundled sample)"
     )
-    data.add_argument("--data", metavar="PATH", help="transaction file: CSV/TSV, Parquet or Excel")
+    data.add_argument(
+        "--data", metavar="PATH",
+        help="transaction file (CSV/TSV, Parquet or Excel), a Parquet/CSV glob or folder, or "
+        "a database URL with --table (duckdb:///shop.db, postgres://user@host/db, pyspark://)",
+    )
+    data.add_argument("--table", metavar="NAME", help="table to read from the --data database")
     data.add_argument("--customer", metavar="COL", help="customer id column (customer_id)")
     data.add_argument("--date", metavar="COL", help="order date column (order_date)")
     data.add_argument("--amount", metavar="COL", help="order value column (revenue)")

@@ -9,6 +9,9 @@ import pytest
 # plots render off-screen in this process; notebook kernels keep their inline backend
 matplotlib.use("Agg")
 
+# real PostgreSQL and Spark servers for the cross-engine tests (started when a test asks)
+pytest_plugins = ["engine_servers"]
+
 # notebooks under tests/data are fixtures that the report tests execute themselves
 collect_ignore_glob = ["data/*"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,17 +45,29 @@ def test_the_readme_shows_the_commands_tested_here():
 def users_files():
     """data/my_log.csv and jobs.yml as the README expects them, removed afterwards."""
     log, config = ROOT / "data" / "my_log.csv", ROOT / "jobs.yml"
-    made = [p for p in (log, config) if not p.exists()]
+    lake, db = ROOT / "data" / "my_log_parquet", ROOT / "data" / "my_shop.db"
+    made = [p for p in (log, config, lake, db) if not p.exists()]
+    tx = pd.read_csv(ROOT / "data" / "sample_transactions.csv").rename(
+        columns={"customer_id": "client_id", "order_date": "order_day", "revenue": "total"}
+    ).drop(columns=["order_id", "channel"])
     if log in made:
-        tx = pd.read_csv(ROOT / "data" / "sample_transactions.csv")
-        tx.rename(
-            columns={"customer_id": "client_id", "order_date": "order_day", "revenue": "total"}
-        ).drop(columns=["order_id", "channel"]).to_csv(log, index=False)
+        tx.to_csv(log, index=False)
     if config in made:
         config.write_text(_blocks("yaml")[0], encoding="utf-8")
+    if lake in made:  # the same log as a folder of Parquet files and as a DuckDB table
+        lake.mkdir()
+        tx = tx.assign(order_day=pd.to_datetime(tx["order_day"]))
+        tx.iloc[::2].to_parquet(lake / "part-0.parquet")
+        tx.iloc[1::2].to_parquet(lake / "part-1.parquet")
+    if db in made:
+        import ibis
+
+        con = ibis.duckdb.connect(db)
+        con.create_table("orders", tx.assign(order_day=pd.to_datetime(tx["order_day"])))
+        con.disconnect()
     yield
     for path in made:
-        path.unlink()
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 @pytest.mark.parametrize("command", COMMANDS)

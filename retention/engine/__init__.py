@@ -1,4 +1,5 @@
 """The only passes over every transaction; everything downstream works on their small tables.
 
-The contract a second engine implements is stated in :mod:`retention.engine.frame`.
+:mod:`retention.engine.frame` holds the NumPy passes over a DataFrame and states the contract;
+:mod:`retention.engine.lazy` runs the same passes inside a database engine through Ibis.
 """

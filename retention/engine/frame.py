@@ -18,10 +18,12 @@ vectorised NumPy passes over integer keys:
 
 No datetime group-by, no Python loop over rows or customers, no copy of the input frame.
 
-The contract a second engine (DuckDB, Ibis, Spark) implements: the functions below, with
-the same inputs (a transaction table plus the names of its ``customer``, ``date`` (datetime64,
-tz-naive), ``amount`` and optional ``order`` columns) and the same small typed outputs; the
-tables built on top of them do not change.
+The contract the second engine, :mod:`retention.engine.lazy` (Ibis: DuckDB, PostgreSQL,
+Spark ...), implements, and to which the public functions here hand a
+:class:`~retention.engine.lazy.TransactionTable` or an :class:`ibis.Table`: the functions
+below, with the same inputs (a transaction table plus the names of its ``customer``,
+``date`` (datetime64, tz-naive), ``amount`` and optional ``order`` columns) and the same
+small typed outputs; the tables built on top of them do not change.
 
 ==============================  ==========================================================
 function                        returns
@@ -76,6 +78,7 @@ import pandas as pd
 
 from retention.checks import (
     IdCodes,
+    _small_pages,
     amount_values,
     as_list,
     bad_rows,
@@ -84,6 +87,7 @@ from retention.checks import (
     encode_ids,
     require_columns,
 )
+from retention.engine import lazy
 from retention.periods import normalize_freq, period_codes
 
 #: Canonical column names of a transaction log.
@@ -102,7 +106,7 @@ ROLLING_DAYS: dict[str, tuple[int, int]] = {
 }
 
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
-_CHUNK = 1 << 20  # rows per chunk in the row passes
+_CHUNK = 1 << 17  # rows per chunk in the row passes (their temporaries stay in the CPU cache)
 _BITMAP_BYTES = 1 << 24  # a distinct-pairs bitmap may use this many bytes,
 _BITMAP_BYTES_PER_ROW = 8  # or this many per transaction row; else keys are sorted
 
@@ -176,6 +180,7 @@ class _Log:
         return len(self.day)
 
 
+@_small_pages()
 def _encode(
     tx: pd.DataFrame,
     *,
@@ -488,6 +493,10 @@ def cohort_activity(
     1     648       1          1     20.0
     2     649       0          1      5.0
     """
+    if lazy.is_table(tx):
+        return lazy.cohort_activity(tx, freq, periods=periods, by=by,
+                                    include_refunds=include_refunds, until=until,
+                                    customer=customer, date=date, amount=amount, order=order)
     freq = normalize_freq(freq)
     if periods not in ("calendar", "rolling"):
         raise ValueError(f"periods={periods!r}; use 'calendar' or 'rolling'.")
@@ -533,6 +542,7 @@ def _empty_activity(tx: pd.DataFrame, by_cols: list[str], last_date) -> CohortAc
     return CohortActivity(cells, cohorts, last_date, 0, 0.0, 0)
 
 
+@_small_pages()
 def _cohort_activity(
     tx: pd.DataFrame,
     log: _Log,
@@ -905,6 +915,9 @@ def period_activity(
     >>> act.orders.tolist(), act.revenue.tolist()
     ([2, 1, 0], [10.0, 5.0, -4.0])
     """
+    if lazy.is_table(tx):
+        return lazy.period_activity(tx, freq, include_refunds=include_refunds,
+                                    customer=customer, date=date, amount=amount, order=order)
     freq = normalize_freq(freq)
     log = _encode(
         tx,
@@ -1021,6 +1034,9 @@ def customer_totals(
     >>> totals.customers_without_purchase, totals.revenue_without_purchase
     (1, -2.0)
     """
+    if lazy.is_table(tx):
+        return lazy.customer_totals(tx, by=by, include_refunds=include_refunds,
+                                    customer=customer, date=date, amount=amount, order=order)
     by_cols = as_list(by)
     require_columns(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols)
     reserved = {"first_purchase", "last_purchase", "orders", "revenue"}

@@ -19,7 +19,9 @@ import csv
 import io
 import json
 import math
+import os
 import re
+import threading
 import warnings
 import zipfile
 from collections.abc import Sequence
@@ -32,9 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retention.checks import examples, json_value, require_columns
+from retention.checks import _small_pages, examples, json_value, require_columns
 from retention.engine.frame import sorted_in_halves
-from retention.io import dialect as dialect_mod
+from retention.io import dialect as dialect_mod, tables
 from retention.io.cache import cache_file, write_cache
 
 __all__ = ["CANONICAL", "Finding", "ValidationReport", "duplicated_rows", "load_transactions",
@@ -197,7 +199,7 @@ class ValidationReport:
             The frame carries no validation report (it did not come from
             :func:`load_transactions`, or its ``attrs`` were lost).
         """
-        attrs = data.attrs.get("validation") if isinstance(data, pd.DataFrame) else data
+        attrs = data.attrs.get("validation") if hasattr(data, "attrs") else data
         if not isinstance(attrs, dict):
             raise ValueError(
                 "no validation report in attrs['validation']; load the data with "
@@ -393,10 +395,56 @@ def _to_pandas(table) -> pd.DataFrame:
     the freed memory back to the system."""
     import pyarrow as pa
 
-    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    # a large dictionary of text (the customer ids) is handed over as it is: pyarrow would
+    # make a Python string of each entry, which pandas then turns back into Arrow text
+    large = {
+        name: column.chunk(0)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if column.num_chunks == 1 and pa.types.is_dictionary(column.type)
+        and pa.types.is_string(column.type.value_type) and len(column.chunk(0).dictionary) > 1024
+    }
+    names = table.column_names
+    if len(set(names)) < len(names):
+        large = {}
+    rest = table.drop_columns(list(large)) if large else table
     del table
+    frame = rest.to_pandas(self_destruct=True, split_blocks=True)
+    del rest
+    if large:
+        columns = {}
+        for name in names:
+            column = large.pop(name, None)
+            if column is None:
+                columns[name] = frame[name]
+                continue
+            indices = column.indices.fill_null(-1) if column.null_count else column.indices
+            columns[name] = pd.Categorical.from_codes(
+                indices.to_numpy(), categories=pd.Index(column.dictionary.to_pandas()),
+                ordered=column.type.ordered)
+        frame = pd.DataFrame(columns, copy=False)  # the codes stay in the Arrow buffer
     pa.default_memory_pool().release_unused()
     return frame
+
+
+def _csv_options(options: dict, column_types: dict, names: list[str] | None) -> dict:
+    """The pyarrow CSV options of a dialect."""
+    import pyarrow.csv as pacsv
+
+    return {
+        "read_options": pacsv.ReadOptions(
+            encoding=options["encoding"], block_size=1 << 22
+        ),
+        "parse_options": pacsv.ParseOptions(
+            delimiter=options["sep"], newlines_in_values=options["multiline"]
+        ),
+        "convert_options": pacsv.ConvertOptions(
+            column_types=column_types,
+            decimal_point=options["decimal"],
+            strings_can_be_null=True,
+            include_columns=names,
+            timestamp_parsers=[],
+        ),
+    }
 
 
 def _arrow_csv(path, options: dict, column_types: dict, names: list[str] | None):
@@ -412,21 +460,7 @@ def _arrow_csv(path, options: dict, column_types: dict, names: list[str] | None)
             # the streaming reader holds one block of text at a time: half the memory of
             # read_csv, and as fast
             return pacsv.open_csv(
-                source,
-                read_options=pacsv.ReadOptions(
-                    encoding=options["encoding"], block_size=1 << 22
-                ),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=options["sep"], newlines_in_values=options["multiline"]
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=column_types,
-                    decimal_point=options["decimal"],
-                    strings_can_be_null=True,
-                    include_columns=names,
-                    timestamp_parsers=[],
-                ),
-            ).read_all()
+                source, **_csv_options(options, column_types, names)).read_all()
         except pa.ArrowInvalid as exc:
             message = str(exc)
             found = re.search(r"In CSV column #(\d+): .*conversion error", message)
@@ -660,6 +694,8 @@ def _integer_ids(table, names: Sequence[str]):
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         table = table.set_column(i, name, as_int)
+        del col
+        pa.default_memory_pool().release_unused()  # the text's memory, back to the system
     return table
 
 
@@ -676,9 +712,9 @@ def _categorical_ids(table, name: str | None):
     kind = table.schema.field(i).type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return table
-    column = table.column(i).combine_chunks()
-    encoded = _numbered_ids(column)
+    encoded = _numbered_ids(table.column(i))
     if encoded is None:
+        column = table.column(i).combine_chunks()
         hashed = pc.dictionary_encode(column)
         order = pc.array_sort_indices(hashed.dictionary)
         rank = np.empty(len(order), dtype=np.int32)
@@ -689,51 +725,126 @@ def _categorical_ids(table, name: str | None):
     return table.set_column(i, name, encoded)
 
 
-def _numbered_ids(column):
-    """Ids of one length made of a common text prefix and digits (``C0100042``), as a
-    dictionary array coded by their number (no hashing), dictionary sorted; None for other
-    ids or a missing one."""
+def _id_chars(chunk, width: int | None):
+    """The characters of an Arrow string array whose values all have ``width`` characters
+    (that of the first value when None), as an ``(n, width)`` uint8 view; None when some value
+    has another length."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    n = len(column)
-    if n == 0 or column.null_count:
-        return None
-    kind = np.int64 if pa.types.is_large_string(column.type) else np.int32
-    _, offsets, data = column.buffers()
-    offsets = np.frombuffer(offsets, dtype=kind)[column.offset: column.offset + n + 1]
-    width = int(offsets[1] - offsets[0])
+    n = len(chunk)
+    kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    _, offsets, data = chunk.buffers()
+    offsets = np.frombuffer(offsets, dtype=kind)[chunk.offset: chunk.offset + n + 1]
+    width = int(offsets[1] - offsets[0]) if width is None else width
     if not 0 < width <= 24 or int(offsets[-1] - offsets[0]) != n * width or (
         np.diff(offsets) != width
     ).any():
         return None
-    chars = np.frombuffer(data, dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, width)
-    head = bytes(chars[0])
-    prefix = next((k for k, c in enumerate(head) if 48 <= c <= 57), width)
-    if not 0 < width - prefix <= 18:
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, width)
+
+
+def _numbered_ids(column):
+    """Ids of one length made of a common text prefix and digits (``C0100042``), as a
+    dictionary array coded by their number (no hashing), dictionary sorted; None for other
+    ids or a missing one. ``column``: an Arrow string array or chunked array, read chunk by
+    chunk (no copy of the text)."""
+    import pyarrow as pa
+
+    n = len(column)
+    if n == 0 or column.null_count:
         return None
-    powers = 10 ** np.arange(width - prefix - 1, -1, -1, dtype=np.int64)
-    number = np.empty(n, dtype=np.int64)
-    for start in range(0, n, _HASH_ROWS):  # a block of rows at a time, in the CPU cache
-        part = chars[start: start + _HASH_ROWS]
-        digits = part[:, prefix:] - np.uint8(ord("0"))
-        if (part[:, :prefix] != chars[0, :prefix]).any() or (digits > 9).any():
+    chunks = [c for c in getattr(column, "chunks", [column]) if len(c)]
+    first = _id_chars(chunks[0], None)
+    if first is None:
+        return None
+    width = first.shape[1]
+    head = first[0].copy()
+    prefix = next((k for k, c in enumerate(head.tolist()) if 48 <= c <= 57), width)
+    n_digits = width - prefix
+    if not 0 < n_digits <= 18:
+        return None
+    kind = np.int32 if n_digits <= 9 else np.int64
+    number = np.empty(n, dtype=kind)
+    at = 0
+    for chunk in chunks:
+        chars = first if at == 0 else _id_chars(chunk, width)
+        if chars is None:
             return None
-        np.matmul(digits, powers, out=number[start: start + _HASH_ROWS])
+        for start in range(0, len(chars), _HASH_ROWS):  # a block of rows in the CPU cache
+            part = chars[start: start + _HASH_ROWS]
+            digits = part[:, prefix:] - np.uint8(ord("0"))  # below "0" wraps above 9
+            if (prefix and (part[:, :prefix] != head[:prefix]).any()) or digits.max() > 9:
+                return None
+            out = number[at + start: at + start + len(part)]
+            out[:] = digits[:, 0]
+            for k in range(1, n_digits):  # Horner: out = 10 * out + digit
+                out *= kind(10)
+                out += digits[:, k]
+        at += len(chars)
     lo, hi = int(number.min()), int(number.max())
     if hi - lo > 2 * n + 1024:
         return None
+    number -= kind(lo)
     present = np.zeros(hi - lo + 1, dtype=bool)
-    number -= lo
     present[number] = True
-    rank = np.cumsum(present, dtype=np.int32) - 1
-    values = pa.array(np.flatnonzero(present) + lo).cast(pa.string())
-    dictionary = pc.binary_join_element_wise(
-        head[:prefix].decode(), pc.utf8_lpad(values, width - prefix, "0"), ""
-    )
-    return pa.DictionaryArray.from_arrays(pa.array(rank.take(number)), dictionary)
+    values = np.flatnonzero(present) + lo
+    if len(values) * width >= np.iinfo(np.int32).max:
+        return None
+    if len(values) == len(present):  # every number in the range: the code is the number
+        codes = number.astype(np.int32, copy=False)
+    else:
+        codes = (np.cumsum(present, dtype=np.int32) - 1).take(number)
+    del number, present
+    # the dictionary's text: the prefix, then the digits padded with zeros to their width
+    text = np.empty((len(values), width), dtype=np.uint8)
+    text[:, :prefix] = head[:prefix]
+    for k in range(width - 1, prefix - 1, -1):
+        values, digit = np.divmod(values, 10)
+        text[:, k] = digit + ord("0")
+    offsets = np.arange(0, (len(text) + 1) * width, width, dtype=np.int32)
+    dictionary = pa.StringArray.from_buffers(len(text), pa.py_buffer(offsets),
+                                             pa.py_buffer(text))
+    return pa.DictionaryArray.from_arrays(pa.array(codes), dictionary)
 
 
+_POOL_LOCK = threading.Lock()
+_pool_users = 0
+_pool_before: Any = None
+
+
+@contextmanager
+def _system_pool():
+    """Run the block with Arrow's default memory pool set to the system allocator.
+
+    Arrow's own allocator asks for huge pages, whose first touch can cost several times that
+    of ordinary pages (virtual machines, memory that must be compacted first): reading a
+    file of 10M rows spent up to a second of system time on it. The pool is process-wide: it
+    is switched while at least one read runs (in any thread) and restored after the last;
+    left alone when ``ARROW_DEFAULT_MEMORY_POOL`` chooses it in the environment. Buffers go
+    back to the pool they came from, so only speed depends on it.
+    """
+    global _pool_users, _pool_before
+    import pyarrow as pa
+
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        yield
+        return
+    with _POOL_LOCK:
+        if _pool_users == 0:
+            _pool_before = pa.default_memory_pool()
+            pa.set_memory_pool(pa.system_memory_pool())
+        _pool_users += 1
+    try:
+        yield
+    finally:
+        with _POOL_LOCK:
+            _pool_users -= 1
+            if _pool_users == 0:
+                pa.set_memory_pool(_pool_before)
+                _pool_before = None
+
+
+@_system_pool()
 def _read_file(
     path: Path,
     *,
@@ -1303,6 +1414,7 @@ def row_notes(tx: pd.DataFrame, *, amount: str = "revenue", date: str = "order_d
     return notes
 
 
+@_small_pages()
 def load_transactions(
     source: str | PathLike | pd.DataFrame,
     *,
@@ -1322,15 +1434,23 @@ def load_transactions(
     date_range: tuple[Any, Any] | None = (dialect_mod.EARLIEST, None),
     normalize_ids: bool = True,
     return_report: bool = False,
+    table: str | None = None,
+    engine: str | None = None,
     **read_kwargs,
 ) -> pd.DataFrame | tuple[pd.DataFrame, ValidationReport]:
     """Read and validate a transaction log, returning it in the canonical schema.
 
     Parameters
     ----------
-    source : path or DataFrame
+    source : path, DataFrame, glob, connection URL or ibis.Table
         A CSV (``.csv``, ``.tsv``, ``.txt``, optionally compressed: gzip, bz2, xz, zip,
         zstd, recognised by content), Parquet or Excel file, or a DataFrame (not modified).
+        A glob (``data/tx/*.parquet``), a folder of Parquet files, an Ibis connection URL
+        with ``table=`` (``duckdb:///shop.db``, ``postgres://user@host/db``, ``pyspark://``)
+        or an :class:`ibis.Table` stays in its engine: the result is then a
+        :class:`retention.engine.lazy.TransactionTable`, validated in the engine (the
+        same findings; examples are values, not row numbers), which every table and
+        summary accepts (:mod:`retention.io.tables`).
     customer, date, amount, order : str
         The source's column names for the customer, the order date, the order value and
         (optionally) the order id. They are renamed to ``customer_id``, ``order_date``,
@@ -1373,6 +1493,10 @@ def load_transactions(
         the ids as given.
     return_report : bool, default False
         Return ``(tx, report)``: the :class:`ValidationReport` too, with the excluded rows.
+    table : str, optional
+        The table to read when ``source`` is a database connection URL.
+    engine : {"duckdb"}, optional
+        Read a Parquet/CSV file lazily with DuckDB (as globs and folders always are).
     **read_kwargs
         Passed to the pandas reader (``header=``, ``names=``, a regular-expression ``sep``
         ...); the file is then read by pandas rather than pyarrow.
@@ -1420,6 +1544,11 @@ def load_transactions(
       dates ISO8601 (detected: date_format)
       kept total: 1 rows negative (refunds or returns) (e.g. -5.0)
     """
+    if tables.is_engine_source(source, engine, table):
+        tx = tables.load_table(source, table=table, engine=engine, customer=customer, date=date,
+                               amount=amount, order=order, sep=sep, date_format=date_format,
+                               drop_invalid=drop_invalid, as_of=as_of, date_range=date_range)
+        return (tx, ValidationReport.from_attrs(tx.attrs["validation"])) if return_report else tx
     options = {k: v for k, v in locals().items() if k not in ("source", "return_report")}
     cache = None if return_report else cache_file(source, options)
     if cache is not None and cache.is_file():

@@ -60,6 +60,7 @@ from retention.checks import (
     naive_timestamp,
     require_columns,
 )
+from retention.engine import lazy
 from retention.engine.frame import AMOUNT, CUSTOMER, DATE, is_purchase
 from retention.periods import normalize_freq, period_codes, period_labels
 
@@ -350,6 +351,7 @@ def bracket_retention(
           bracket  eligible  retained  retention
     0  days 15-30         1         0        0.0
     """
+    tx = lazy.in_memory(tx, "bracket_retention")
     pairs = check_brackets(brackets)
     unit = _unit(unit)
     cohort_freq = _grain("cohort_freq", cohort_freq)

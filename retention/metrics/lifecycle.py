@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from retention.checks import date_values, json_value, require_columns, whole_number
+from retention.engine import lazy
 from retention.engine.frame import AMOUNT, CUSTOMER, DATE, period_activity
 from retention.metrics.cohorts import _period_ordinal
 from retention.metrics.kpis import DEFAULT_WINDOW, period_metrics
@@ -70,6 +71,13 @@ def _bounds(start: Any, end: Any, freq: str) -> tuple[int | None, int | None]:
 
 def _until(tx: pd.DataFrame, date: str, end: Any, end_code: int, freq: str) -> pd.DataFrame:
     """The rows of ``tx`` dated in or before period ``end_code`` (``tx`` itself if all are)."""
+    if lazy.is_table(tx):
+        tx = tx if isinstance(tx, lazy.TransactionTable) else lazy.TransactionTable(tx)
+        bound = period_start([end_code + 1], freq)[0]
+        first, last = tx[date].min(), tx[date].max()
+        if first is None or first >= bound:
+            raise ValueError(f"tx has no transaction in or before end={end!r}.")
+        return tx if last < bound else tx[tx[date] < bound]
     dates = date_values(tx[date], date, parse=True)
     keep = dates < period_start([end_code + 1], freq)[0].to_datetime64()
     if not keep.any():

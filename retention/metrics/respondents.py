@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from retention.checks import require_columns
+from retention.engine import lazy
 from retention.metrics.segments import rfm_segments
 
 __all__ = ["RFM_SEGMENT", "join_respondents"]
@@ -61,6 +62,7 @@ def join_respondents(
     >>> joined.attrs["n_unmatched"]
     1
     """
+    tx = lazy.in_memory(tx, "join_respondents")
     require_columns(answers, what="the survey answers", customer=customer, date=date)
     ids = tx["customer_id"].astype("str")
     keys = answers[customer].astype("str")

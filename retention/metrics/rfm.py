@@ -37,7 +37,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from retention.checks import naive_timestamp
+from retention.checks import _small_pages, naive_timestamp
+from retention.engine import lazy
 from retention.engine.frame import (
     OccasionCodes,
     occasion_codes,
@@ -57,6 +58,7 @@ class _Codes(NamedTuple):
     scale: float  # length of one ``freq`` period expressed in ``time_unit``
 
 
+@_small_pages()
 def _codes(tx: pd.DataFrame, freq: str, time_unit: str | None, customer: str, date: str,
            amount: str | None) -> _Codes:
     log = occasion_codes(tx, freq, customer=customer, date=date, amount=amount)
@@ -75,6 +77,7 @@ def _end_period(log: OccasionCodes, end: Any, arg: str) -> tuple[int, pd.Timesta
     return log.period_of(ts.to_datetime64()), ts
 
 
+@_small_pages()
 def _summary(prep: _Codes, keep: np.ndarray | None, end_code: int
              ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Calibration-style summary of the rows selected by ``keep`` (all rows when None)."""
@@ -115,6 +118,104 @@ def _summary(prep: _Codes, keep: np.ndarray | None, end_code: int
     frame = pd.DataFrame(columns, index=index)
     frame.index.name = log.customer
     return _sorted(frame), info
+
+
+def _from_totals(occ: lazy.OccasionTotals, end_code: int, scale: float, monetary: bool
+                 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`_summary` from the per-customer occasion totals of a table kept in its engine."""
+    per = occ.customers
+    frequency = per["count"].to_numpy(np.int64) - 1
+    first = per["first"].to_numpy(np.int64)
+    columns: dict[str, np.ndarray] = {
+        "frequency": frequency,
+        "recency": (per["last"].to_numpy(np.int64) - first) * scale,
+        "T": (end_code - first) * scale,
+    }
+    if monetary:
+        repeat = per["revenue"].to_numpy(np.float64) - per["first_revenue"].to_numpy(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns["monetary_value"] = np.where(frequency > 0,
+                                                 repeat / np.maximum(frequency, 1), 0.0)
+    info = {
+        "n_refund_only_periods": occ.n_refund_only_periods,
+        "refund_only_amount": occ.refund_only_amount,
+        "n_customers_without_purchase": occ.n_customers_without_purchase,
+    }
+    return pd.DataFrame(columns, index=per.index), info
+
+
+def _table_span(tx: Any, freq: str, time_unit: str | None, customer: str, date: str,
+                amount: str | None) -> tuple[lazy.LogSpan, str, float]:
+    span = lazy.log_span(tx, freq, customer=customer, date=date, amount=amount)
+    unit = span.freq if time_unit is None else normalize_freq(time_unit)
+    return span, unit, PERIOD_DAYS[span.freq] / PERIOD_DAYS[unit]
+
+
+def _table_summary(tx: Any, freq: str, observation_end: Any, time_unit: str | None,
+                   customer: str, date: str, amount: str | None) -> pd.DataFrame:
+    """:func:`rfm_summary` of a table kept in its engine (Ibis)."""
+    span, unit, scale = _table_span(tx, freq, time_unit, customer, date, amount)
+    end_code, end_ts = _end_period(span, observation_end, "observation_end")
+    n_after = lazy.rows_after(tx, span, end_code, date=date)
+    if end_code < 0:  # period 0 holds the first transaction
+        raise ValueError(
+            f"observation_end={observation_end!r} is before the first transaction "
+            f"({pd.Timestamp(span.first_date)}); no transaction is left to summarise."
+        )
+    occ = lazy.occasion_totals(tx, span, None, end_code if n_after else None,
+                               customer=customer, date=date, amount=amount)
+    frame, info = _from_totals(occ, end_code, scale, amount is not None)
+    frame.attrs.update(freq=span.freq, time_unit=unit, observation_end=end_ts.isoformat(),
+                       n_transactions_after_end=n_after, **info)
+    return frame
+
+
+def _table_calibration(tx: Any, calibration_end: Any, observation_end: Any, freq: str,
+                       time_unit: str | None, customer: str, date: str, amount: str | None
+                       ) -> pd.DataFrame:
+    """:func:`calibration_and_holdout` of a table kept in its engine (Ibis)."""
+    span, unit, scale = _table_span(tx, freq, time_unit, customer, date, amount)
+    cal_code, cal_ts = _end_period(span, calibration_end, "calibration_end")
+    end_code, end_ts = _end_period(span, observation_end, "observation_end")
+    if end_code <= cal_code:
+        raise ValueError(
+            f"observation_end ({end_ts}) must fall in "
+            f"a later {span.freq!r} period than calibration_end ({cal_ts}); the holdout is empty."
+        )
+    if cal_code < 0:  # period 0 holds the first transaction
+        raise ValueError(
+            f"calibration_end={calibration_end!r} is before the first transaction "
+            f"({pd.Timestamp(span.first_date)}); the calibration window is empty."
+        )
+    n_after = lazy.rows_after(tx, span, end_code, date=date)
+    names = {"customer": customer, "date": date, "amount": amount}
+    cal_occ = lazy.occasion_totals(tx, span, None, cal_code, **names)
+    cal, info = _from_totals(cal_occ, cal_code, scale, amount is not None)
+    cal.columns = [f"{c}_cal" for c in cal.columns]
+    hold_occ = lazy.occasion_totals(tx, span, cal_code + 1, end_code, **names)
+    per = hold_occ.customers
+    hold = pd.DataFrame({"frequency_holdout": per["count"].to_numpy(np.int64)}, index=per.index)
+    if amount is not None:
+        hold["monetary_value_holdout"] = per["revenue"].to_numpy(np.float64) / per["count"]
+    n_holdout_only = int((~per.index.isin(cal.index)).sum())
+    out = cal.join(hold, how="left")
+    out["frequency_holdout"] = out["frequency_holdout"].fillna(0).astype(np.int64)
+    if amount is not None:
+        out["monetary_value_holdout"] = out["monetary_value_holdout"].fillna(0.0)
+    out["duration_holdout"] = (end_code - cal_code) * scale
+    out.attrs.update(
+        freq=span.freq,
+        time_unit=unit,
+        calibration_end=cal_ts.isoformat(),
+        observation_end=end_ts.isoformat(),
+        n_transactions_after_end=n_after,
+        n_holdout_only_customers=n_holdout_only,
+        n_refund_only_periods=int(info["n_refund_only_periods"]
+                                  + hold_occ.n_refund_only_periods),
+        refund_only_amount=float(info["refund_only_amount"] + hold_occ.refund_only_amount),
+        n_customers_without_purchase=info["n_customers_without_purchase"],
+    )
+    return out
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -189,6 +290,8 @@ def rfm_summary(
     1                    1      7.0  14.0            20.0
     2                    0      0.0  10.0             0.0
     """
+    if lazy.is_table(tx):
+        return _table_summary(tx, freq, observation_end, time_unit, customer, date, amount)
     prep = _codes(tx, freq, time_unit, customer, date, amount)
     log = prep.log
     end_code, end_ts = _end_period(log, observation_end, "observation_end")
@@ -274,6 +377,9 @@ def calibration_and_holdout(
     >>> out["monetary_value_holdout"].tolist(), out["duration_holdout"].tolist()
     ([20.0, 0.0], [10.0, 10.0])
     """
+    if lazy.is_table(tx):
+        return _table_calibration(tx, calibration_end, observation_end, freq, time_unit,
+                                  customer, date, amount)
     prep = _codes(tx, freq, time_unit, customer, date, amount)
     log = prep.log
     cal_code, cal_ts = _end_period(log, calibration_end, "calibration_end")

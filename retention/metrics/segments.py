@@ -60,6 +60,7 @@ from retention.checks import (
     require_columns,
     whole_number,
 )
+from retention.engine import lazy
 from retention.engine.frame import is_purchase, occasion_codes, purchase_occasions
 from retention.periods import PERIOD_DAYS, normalize_freq
 
@@ -564,6 +565,7 @@ def rfm_segments(
     bought once. With 5 customers and 5 scores, each score holds one customer; ``c``, ``d``
     and ``e`` bought once and get ``F = 1``.
     """
+    data = lazy.in_memory(data, "rfm_segments")
     if monetary not in _MONETARY:
         raise ValueError(f"monetary must be 'total' or 'mean', got {monetary!r}.")
     bins = whole_number("bins", bins, minimum=2, what="a whole number of scores >= 2")
@@ -710,6 +712,7 @@ def segment_table(
     0   Loyal          2            0.666667               0.9        0.5
     1    Lost          1            0.333333               0.1        1.0
     """
+    retention = lazy.in_memory(retention, "segment_table(retention=)")
     func = "segment_table"
     _require_segments(segments, func)
     order = _segment_order(segments)
@@ -953,6 +956,7 @@ def segment_movement(
     1                Lost        Lost          1             1.0
     2  Not yet a customer   Promising          1             1.0
     """
+    tx = lazy.in_memory(tx, "segment_movement")
     start_ts = naive_timestamp(start, "start")
     end_ts = naive_timestamp(end, "end")
     if start_ts.normalize() >= end_ts.normalize():

@@ -36,6 +36,7 @@ from retention.checks import (
     require_transactions,
     whole_number,
 )
+from retention.engine import lazy
 from retention.engine.frame import customer_totals
 from retention.periods import normalize_freq, period_codes, period_end, unit_name
 
@@ -191,11 +192,17 @@ def default_calibration_end(
     >>> default_calibration_end(tx, align=None)
     Timestamp('2024-07-01 00:00:00')
     """
-    require_columns(tx, date=date)
     holdout = fraction("holdout", holdout, open_low=True)
     if holdout >= 1:
         raise ValueError(f"holdout must be below 1, got {holdout!r}.")
-    dates = date_values(tx[date], date)
+    if lazy.is_table(tx):  # only the first and the last date are needed
+        if not isinstance(tx, lazy.TransactionTable):
+            tx = lazy.TransactionTable(tx)
+        span = [v for v in (tx[date].min(), tx[date].max()) if v is not None]
+        dates = np.array(span, dtype="datetime64[ns]")
+    else:
+        require_columns(tx, date=date)
+        dates = date_values(tx[date], date)
     if len(dates) == 0:
         raise ValueError(f"column {date!r} has no date.")
     first, last = pd.Timestamp(dates.min()).normalize(), pd.Timestamp(dates.max()).normalize()

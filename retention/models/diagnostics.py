@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from retention.checks import numeric_values, require_columns, require_transactions, whole_number
+from retention.engine import lazy
 from retention.engine.frame import period_activity
 from retention.models.base import TransactionModel, require_methods
 from retention.periods import PERIOD_DAYS, normalize_freq, period_codes, period_end
@@ -277,6 +278,8 @@ def expected_cumulative_transactions(
     >>> bool(abs(out["expected"].iloc[-1] - direct) < 1e-12)
     True
     """
+    if amount is None:  # the pass below needs an amount column: added in memory
+        tx = lazy.in_memory(tx, "expected_cumulative_transactions(amount=None)")
     require_methods(bgf, TransactionModel, "bgf", "expected_purchases_new")
     require_transactions(tx, customer=customer, date=date, amount=amount)
     freq = normalize_freq(freq)

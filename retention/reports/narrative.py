@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from retention.checks import numeric_values, require_columns
+from retention.engine import lazy
 from retention.engine.frame import customer_totals
 from retention.metrics.value import gini, top_share
 from retention.periods import unit_name
@@ -215,6 +216,11 @@ def segment_validation(tx: pd.DataFrame, segment_column: Any = None, segment_val
     report = ValidationReport.from_attrs(tx)
     if segment_column is None or segment_value is None:
         return report
+    if lazy.is_table(tx):
+        from retention.io.tables import row_notes as engine_notes
+
+        return dataclasses.replace(report, rows_kept=len(tx),
+                                   notes=engine_notes(tx, amount=amount, date=date))
     return dataclasses.replace(report, rows_kept=len(tx),
                                notes=row_notes(tx, amount=amount, date=date))
 
@@ -361,6 +367,9 @@ def select_segment(
     """
     if column is None or value is None:
         return tx
+    if lazy.is_table(tx):
+        return lazy.select_segment(tx, column, value, customer=customer, date=date,
+                                   amount=amount)
     segment = customer_totals(tx, by=column, customer=customer, date=date, amount=amount)
     segment = segment.customers[column]
     members = segment.index[segment.astype(str) == str(value)]

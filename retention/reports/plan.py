@@ -208,15 +208,23 @@ def segment_values(
     """
     import pandas as pd
 
+    from retention.io import tables
     from retention.io.load import read_table
 
     path = Path(data_path)
-    if not path.is_file():
-        raise ReportError(
-            f"Data file not found: {data_path} (needed to list the {column!r} values)"
-        )
+    table = dialect.pop("table", None)
     try:
-        series = read_table(path, columns=[column], **dialect)[column]
+        if tables.is_engine_source(str(data_path), table=table):
+            source = tables.open_table(str(data_path), table=table, sep=dialect.get("sep"))
+            series = source.select(column).distinct().to_pyarrow().to_pandas()[column]
+        elif not path.is_file():
+            raise ReportError(
+                f"Data file not found: {data_path} (needed to list the {column!r} values)"
+            )
+        else:
+            series = read_table(path, columns=[column], **dialect)[column]
+    except ReportError:
+        raise
     except Exception as exc:  # any reader error becomes a report-planning error
         raise ReportError(f"Cannot list the {column!r} values: {exc}") from exc
     missing = int(series.isna().sum())
@@ -255,9 +263,16 @@ def job_spec(info: NotebookInfo, parameters: Mapping[str, Any]) -> DataSpec:
     given = {f: values.get(p) for f, p in SPEC_PARAMETERS.items()}
     if not isinstance(given["path"], str):
         given["path"] = str(sample_path())
-    elif not Path(given["path"]).is_absolute():
+    elif "://" not in given["path"] and not Path(given["path"]).is_absolute():
         given["path"] = str(info.path.parent / given["path"])  # the notebook runs in its folder
     return DataSpec.model_validate({k: v for k, v in given.items() if v is not None})
+
+
+def _shown(spec: DataSpec) -> str:
+    """The data source of a spec as a message shows it (never a password)."""
+    from retention.io.tables import source_name
+
+    return source_name(spec.path, spec.table)
 
 
 def check_data(spec: DataSpec, columns: Mapping[str, str] | None = None) -> None:
@@ -273,24 +288,32 @@ def check_data(spec: DataSpec, columns: Mapping[str, str] | None = None) -> None
     """
     import difflib
 
+    from retention.io import tables
     from retention.io.load import read_header
 
     path = Path(spec.path or "")
-    if not path.is_file():
-        raise ReportError(f"Data file not found: {path}")
-    if not os.access(path, os.R_OK):
-        raise ReportError(f"Data file not readable (permission denied): {path}")
-    try:
-        present = read_header(path, **spec.load_options())
-    except Exception as exc:  # a reader error becomes a planning error naming the file
-        raise ReportError(f"Cannot read the data file {path}: {exc}") from exc
+    if tables.is_engine_source(spec.path, table=spec.table):
+        try:
+            present = list(tables.open_table(spec.path, table=spec.table,
+                                             sep=spec.sep).columns)
+        except Exception as exc:  # a connection error becomes a planning error
+            raise ReportError(f"Cannot read the data {_shown(spec)}: {exc}") from exc
+    else:
+        if not path.is_file():
+            raise ReportError(f"Data file not found: {path}")
+        if not os.access(path, os.R_OK):
+            raise ReportError(f"Data file not readable (permission denied): {path}")
+        try:
+            present = read_header(path, **spec.load_options())
+        except Exception as exc:  # a reader error becomes a planning error naming the file
+            raise ReportError(f"Cannot read the data file {path}: {exc}") from exc
     wanted = {f"{k} column": v for k, v in spec.columns().items()} | dict(columns or {})
     missing = {role: c for role, c in wanted.items() if c not in present}
     if not missing:
         return
     close = [m for c in missing.values() for m in difflib.get_close_matches(c, present, n=1)]
     raise ReportError(
-        f"{path.name} has no column "
+        f"{path.name if path.is_file() else _shown(spec)} has no column "
         + ", ".join(f"{c!r} ({role})" for role, c in missing.items())
         + "."
         + (f" Did you mean {', '.join(map(repr, close))}?" if close else "")
@@ -495,7 +518,7 @@ def _jobs_for(
             f"{' and '.join(missing)} in its parameters cell"
         )
     dialect = {k: v for k, v in spec.load_options().items()
-               if k in ("sep", "decimal", "thousands", "encoding", "sheet")}
+               if k in ("sep", "decimal", "thousands", "encoding", "sheet", "table")}
     values = segment_values(spec.path, column, **dialect)
     if len(values) > max_segments:
         raise ReportError(

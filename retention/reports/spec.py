@@ -17,6 +17,11 @@ defaults cover the rest.
       amount: total
       sep: ";"
       decimal: ","
+
+``path`` may also be a glob of Parquet/CSV files or a folder of Parquet files (read by
+DuckDB), or an Ibis connection URL with ``table`` (``duckdb:///shop.db``,
+``postgres://user@host/db``, ``pyspark://``): the reports then run their passes in that
+engine (:mod:`retention.io.tables`).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ SPEC_PARAMETERS = {
     "dayfirst": "dayfirst",
     "sheet": "sheet",
     "drop_invalid": "drop_invalid",
+    "table": "table",
 }
 
 #: A sheet name, or a sheet number given as text (YAML reads ``sheet: 2`` as a number).
@@ -72,6 +78,8 @@ class DataSpec(BaseModel):
     {'customer': 'client_id', 'date': 'order_date', 'amount': 'revenue'}
     >>> DataSpec(path="a.csv").merged(DataSpec(path="b.csv", amount="total")).parameters()
     {'data_path': 'b.csv', 'amount': 'total'}
+    >>> DataSpec(path="duckdb://data/shop.db", table="orders").resolved(Path("/work")).path
+    'duckdb:///work/data/shop.db'
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -89,6 +97,7 @@ class DataSpec(BaseModel):
     dayfirst: StrictBool | None = None
     sheet: SheetName | None = None
     drop_invalid: StrictBool | None = None
+    table: StrictStr | None = None
 
     def given(self) -> dict[str, Any]:
         """The fields that are set (not ``None``), by field name."""
@@ -106,8 +115,13 @@ class DataSpec(BaseModel):
 
     def resolved(self, base: Path) -> DataSpec:
         """The spec with a relative ``path`` made absolute against ``base``."""
-        if self.path is None or "://" in self.path:
+        if self.path is None:
             return self
+        if "://" in self.path:  # a URL; a DuckDB file in it may be relative
+            scheme, rest = self.path.split("://", 1)
+            if scheme.lower() != "duckdb" or not rest or rest.startswith(("/", ":", "md:")):
+                return self
+            return self.model_copy(update={"path": f"duckdb://{base / rest}"})
         path = Path(self.path).expanduser()
         return self if path.is_absolute() else self.model_copy(update={"path": str(base / path)})
 
