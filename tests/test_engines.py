@@ -274,3 +274,17 @@ def test_reports_on_a_parquet_folder_match_the_csv_reports(tmp_path):
         figures[name] = {(r["notebook"], k): v for r in index["reports"]
                          for k, v in (r.get("summary") or {}).items()}
     assert figures["csv"] and figures["parquet"] == figures["csv"]
+
+
+def test_data_checks_name_the_glob_and_the_table():
+    import re
+
+    from retention.reports.narrative import describe_validation
+
+    def plain(report):  # the Markdown without its escapes
+        return re.sub(r"\\(.)", r"\1", describe_validation(report))
+
+    shown = plain(rt.ValidationReport("/data/lake/*.parquet", 3, 3))
+    assert shown.startswith("lake/*.parquet: 3 rows read")
+    url = plain(rt.ValidationReport("postgres://me@db/shop table orders", 3, 3))
+    assert url.startswith("postgres://me@db/shop table orders: 3 rows read")

@@ -177,6 +177,10 @@ def describe_validation(report: Any) -> str:
     from retention.io.load import describe_dialect
 
     name = report.source if report.source == "DataFrame" else PurePath(report.source).name
+    if "://" in report.source:  # a database table: its URL (never a password) and name
+        name = report.source
+    elif any(c in name for c in "*?["):  # a glob: with the folder it looks in
+        name = "/".join(PurePath(report.source).parts[-2:])
     how = describe_dialect(getattr(report, "dialect", None) or {})
     text = f"{name}: {report.rows_read:,} rows read, {report.rows_kept:,} kept"
     return markdown_text(text + (f"; {how}" if how else "") + ".")
