@@ -273,7 +273,7 @@ def period_number(ts, day, freq: str):
 
 
 def _rows(tx, *, customer, date, amount, order=None, by: Sequence[str] = (),
-          include_refunds: bool = False, until_day: int | None = None, freq: str | None = None):
+          include_refunds: bool = False, freq: str | None = None):
     """Canonical row expression: ``c``, ``ts``, ``day``, ``a``, ``q`` (purchase), ``o``,
     ``s0 ..`` (segments) and ``p`` (period code, with ``freq``)."""
     ibis = ibis_module()
@@ -285,8 +285,6 @@ def _rows(tx, *, customer, date, amount, order=None, by: Sequence[str] = (),
     cols.update({f"s{i}": t[name] for i, name in enumerate(by)})
     rows = t.select(**cols)
     rows = rows.mutate(day=day_number(rows.ts))
-    if until_day is not None:
-        rows = rows.filter(rows.day < until_day)
     q = ibis.literal(True) if include_refunds else rows.a >= 0
     rows = rows.mutate(q=q)
     if freq is not None:
@@ -301,16 +299,22 @@ def _fetch(expr) -> pd.DataFrame:
 def _members(rows, n_by: int):
     """One row per customer with a purchase: ``c``, ``first_ts``, ``first_day``,
     ``last_ts`` and the segment values ``s0 ..`` of the first purchase."""
-    ibis = ibis_module()
     q_rows = rows.filter(rows.q)
     seg = [f"s{i}" for i in range(n_by)]
     agg = q_rows.group_by("c").aggregate(first_ts=q_rows.ts.min(), last_ts=q_rows.ts.max())
     if seg:
-        w = ibis.window(group_by=q_rows.c, order_by=[q_rows.ts, *[q_rows[s] for s in seg]])
-        first = q_rows.mutate(rn=ibis.row_number().over(w))
-        first = first.filter(first.rn == 0).select("c", *seg)
-        agg = agg.join(first, "c")
+        agg = agg.join(_first_segments(rows, seg), "c")
     return agg.mutate(first_day=day_number(agg.first_ts))
+
+
+def _first_segments(rows, seg: list[str]):
+    """``c`` and the segment values ``seg`` of each customer's first purchase (earliest
+    timestamp, then the smallest values)."""
+    ibis = ibis_module()
+    q_rows = rows.filter(rows.q)
+    w = ibis.window(group_by=q_rows.c, order_by=[q_rows.ts, *[q_rows[s] for s in seg]])
+    first = q_rows.mutate(rn=ibis.row_number().over(w))
+    return first.filter(first.rn == 0).select("c", *seg)
 
 
 def _segment_order(values: pd.DataFrame, by_cols: list[str]) -> pd.DataFrame:
@@ -417,11 +421,7 @@ def cohort_activity(
     else:
         members = members.mutate(last_k=((members.last_unit - members.first_day) * den) // num)
     if seg:
-        q_rows = rows.filter(rows.q)
-        w = ibis.window(group_by=q_rows.c, order_by=[q_rows.ts, *[q_rows[s] for s in seg]])
-        first = q_rows.mutate(rn=ibis.row_number().over(w))
-        first = first.filter(first.rn == 0).select("c", *seg)
-        members = members.join(first, "c")
+        members = members.join(_first_segments(rows, seg), "c")
     members = members.cache()
 
     # Cells: the units of each member at their offset; units before the first purchase (and
@@ -752,9 +752,7 @@ def occasion_totals(tx: Any, span: LogSpan, lo: int | None, hi: int | None, *,
     """
     ibis = ibis_module()
     t = _ibis_table(tx)
-    ts = t[date].cast("timestamp")
-    day = day_number(ts)
-    rel = period_number(ts, day, span.freq) - span.first_period
+    rel = _relative_period(t, date, span)
     a = t[amount].cast("float64") if amount is not None else ibis.literal(0.0)
     rows = t.select(c=t[customer], r=rel, a=a)
     if lo is not None:
@@ -810,6 +808,10 @@ def rows_after(tx: Any, span: LogSpan, hi: int, *, date: str = DATE) -> int:
     if hi >= span.span - 1:
         return 0
     t = _ibis_table(tx)
+    return int(t.count(where=_relative_period(t, date, span) > hi).execute())
+
+
+def _relative_period(t, date: str, span: LogSpan):
+    """Each row's period code relative to the first period of the log."""
     ts = t[date].cast("timestamp")
-    rel = period_number(ts, day_number(ts), span.freq) - span.first_period
-    return int(t.count(where=rel > hi).execute())
+    return period_number(ts, day_number(ts), span.freq) - span.first_period

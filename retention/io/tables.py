@@ -18,7 +18,10 @@ Sources:
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
+import warnings
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -241,8 +244,8 @@ def load_table(
     ]
     bad = [(col, problem, cond.fill_null(False)) for col, problem, cond in bad]
     outside = [(col, problem, cond.fill_null(False)) for col, problem, cond in outside]
-    counts = {f"n{i}": cond.sum() for i, (*_, cond) in enumerate(bad + outside)}
-    any_bad = bad[0][2] | bad[1][2] | bad[2][2] | bad[3][2]
+    counts = {f"n{i}": cond.sum() for i, (*_, cond) in enumerate(bad)}
+    any_bad = functools.reduce(operator.or_, [cond for *_, cond in bad])
     got = checked.aggregate(n=checked.count(), n_bad=any_bad.sum(),
                             **counts).to_pyarrow().to_pylist()[0]
     rows_read = int(got["n"])
@@ -281,8 +284,6 @@ def load_table(
                               excluded=excluded, notes=notes,
                               dialect={"engine": _backend_name(raw)})
     if excluded:
-        import warnings
-
         warnings.warn(f"{name}: excluded {rows_read - rows_kept:,} invalid rows ("
                       + "; ".join(map(str, excluded)) + "); see tx.attrs['validation'].",
                       stacklevel=3)
