@@ -78,6 +78,20 @@ def _end_period(log: OccasionCodes, end: Any, arg: str) -> tuple[int, pd.Timesta
 
 
 @_small_pages()
+def _windows(log: Any, calibration_end: Any, observation_end: Any
+             ) -> tuple[int, pd.Timestamp, int, pd.Timestamp]:
+    """Periods and dates of the calibration end and the observation end, the holdout not
+    empty."""
+    cal_code, cal_ts = _end_period(log, calibration_end, "calibration_end")
+    end_code, end_ts = _end_period(log, observation_end, "observation_end")
+    if end_code <= cal_code:
+        raise ValueError(
+            f"observation_end ({end_ts}) must fall in "
+            f"a later {log.freq!r} period than calibration_end ({cal_ts}); the holdout is empty."
+        )
+    return cal_code, cal_ts, end_code, end_ts
+
+
 def _summary(prep: _Codes, keep: np.ndarray | None, end_code: int
              ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Calibration-style summary of the rows selected by ``keep`` (all rows when None)."""
@@ -175,13 +189,7 @@ def _table_calibration(tx: Any, calibration_end: Any, observation_end: Any, freq
                        ) -> pd.DataFrame:
     """:func:`calibration_and_holdout` of a table kept in its engine (Ibis)."""
     span, unit, scale = _table_span(tx, freq, time_unit, customer, date, amount)
-    cal_code, cal_ts = _end_period(span, calibration_end, "calibration_end")
-    end_code, end_ts = _end_period(span, observation_end, "observation_end")
-    if end_code <= cal_code:
-        raise ValueError(
-            f"observation_end ({end_ts}) must fall in "
-            f"a later {span.freq!r} period than calibration_end ({cal_ts}); the holdout is empty."
-        )
+    cal_code, cal_ts, end_code, end_ts = _windows(span, calibration_end, observation_end)
     if cal_code < 0:  # period 0 holds the first transaction
         raise ValueError(
             f"calibration_end={calibration_end!r} is before the first transaction "
@@ -382,13 +390,7 @@ def calibration_and_holdout(
                                   customer, date, amount)
     prep = _codes(tx, freq, time_unit, customer, date, amount)
     log = prep.log
-    cal_code, cal_ts = _end_period(log, calibration_end, "calibration_end")
-    end_code, end_ts = _end_period(log, observation_end, "observation_end")
-    if end_code <= cal_code:
-        raise ValueError(
-            f"observation_end ({end_ts}) must fall in "
-            f"a later {log.freq!r} period than calibration_end ({cal_ts}); the holdout is empty."
-        )
+    cal_code, cal_ts, end_code, end_ts = _windows(log, calibration_end, observation_end)
     in_cal = log.period <= cal_code
     if not in_cal.any():
         raise ValueError(
