@@ -288,3 +288,31 @@ def test_data_checks_name_the_glob_and_the_table():
     assert shown.startswith("lake/*.parquet: 3 rows read")
     url = plain(rt.ValidationReport("postgres://me@db/shop table orders", 3, 3))
     assert url.startswith("postgres://me@db/shop table orders: 3 rows read")
+
+
+@pytest.mark.postgres
+def test_reports_on_a_postgres_table(postgres_url, tmp_path):
+    """``retention report --data postgres://... --table orders``: the cohort and CLV reports on
+    a table in a PostgreSQL server give the key figures of the same log from a CSV file."""
+    import json
+    import subprocess
+    import sys
+
+    frame = rt.sample_transactions(n_customers=3000, seed=1)
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    ibis.connect(postgres_url).create_table("orders", frame, overwrite=True)
+    figures = {}
+    for name, data in (("csv", ["--data", str(tmp_path / "log.csv")]),
+                       ("postgres", ["--data", postgres_url, "--table", "orders"])):
+        out = tmp_path / name
+        cli = Path(sys.executable).parent / "retention"
+        notebooks = ["-n", "notebooks/cohort_retention_report.ipynb",
+                     "-n", "notebooks/clv_breakdown_report.ipynb"]
+        done = subprocess.run([str(cli), "report", *data, *notebooks, "-o", str(out),
+                               "--no-progress"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=900)
+        assert done.returncode == 0, done.stdout + done.stderr
+        index = json.loads((out / "index.json").read_text())
+        figures[name] = {(r["notebook"], k): v for r in index["reports"]
+                         for k, v in (r.get("summary") or {}).items()}
+    assert figures["csv"] and figures["postgres"] == figures["csv"]
