@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--data", metavar="PATH",
         help="transaction file (CSV/TSV, Parquet or Excel), a Parquet/CSV glob or folder, or "
-        "a database URL with --table (duckdb:///shop.db, postgres://user@host/db, pyspark://)",
+        "a database URL with --table (duckdb:///shop.db, postgres://user@host/db)",
     )
     data.add_argument("--table", metavar="NAME", help="table to read from the --data database")
     data.add_argument("--customer", metavar="COL", help="customer id column (customer_id)")

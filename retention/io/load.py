@@ -1446,7 +1446,7 @@ def load_transactions(
         A CSV (``.csv``, ``.tsv``, ``.txt``, optionally compressed: gzip, bz2, xz, zip,
         zstd, recognised by content), Parquet or Excel file, or a DataFrame (not modified).
         A glob (``data/tx/*.parquet``), a folder of Parquet files, an Ibis connection URL
-        with ``table=`` (``duckdb:///shop.db``, ``postgres://user@host/db``, ``pyspark://``)
+        with ``table=`` (``duckdb:///shop.db``, ``postgres://user@host/db``)
         or an :class:`ibis.Table` stays in its engine: the result is then a
         :class:`retention.engine.lazy.TransactionTable`, validated in the engine (the
         same findings; examples are values, not row numbers), which every table and

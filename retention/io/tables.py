@@ -11,9 +11,10 @@ Sources:
 * a path with a glob (``data/tx/*.parquet``, ``exports/2024-*.csv``), a folder of Parquet
   files, or any Parquet/CSV file with ``engine="duckdb"``: read lazily by DuckDB;
 * an Ibis connection URL with ``table=``: ``duckdb:///path/shop.db``,
-  ``postgres://user:password@host:5432/db``, ``pyspark://`` (a local Spark session) ... as
+  ``postgres://user:password@host:5432/db``, ``mysql://...``, ``snowflake://...`` ... as
   :func:`ibis.connect` understands them;
-* an :class:`ibis.Table` from any backend.
+* an :class:`ibis.Table` from any backend: the way to a Spark session's tables
+  (``ibis.pyspark.connect(spark).table("orders")``), which a new session would not see.
 """
 
 from __future__ import annotations

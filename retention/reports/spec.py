@@ -20,7 +20,7 @@ defaults cover the rest.
 
 ``path`` may also be a glob of Parquet/CSV files or a folder of Parquet files (read by
 DuckDB), or an Ibis connection URL with ``table`` (``duckdb:///shop.db``,
-``postgres://user@host/db``, ``pyspark://``): the reports then run their passes in that
+``postgres://user@host/db``, any URL Ibis connects to): the reports then run their passes in that
 engine (:mod:`retention.io.tables`).
 """
 
