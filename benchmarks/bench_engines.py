@@ -138,13 +138,10 @@ def parts(folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------------------------
 
 
-def run_engine(source: str, table: str, phases: dict[str, float]):
-    """``rt.load_transactions(source, engine="duckdb")`` and the table, in DuckDB."""
+def compute(tx, table: str, phases: dict[str, float]):
+    """The monthly retention matrix or the daily RFM summary (weeks) of a loaded log, timed."""
     import retention as rt
 
-    start = time.perf_counter()
-    tx = rt.load_transactions(source, engine="duckdb", **COLUMNS)
-    phases["load"] = time.perf_counter() - start
     start = time.perf_counter()
     if table == "matrix":
         result = rt.retention_matrix(tx, "M")
@@ -152,6 +149,16 @@ def run_engine(source: str, table: str, phases: dict[str, float]):
         result = rt.rfm_summary(tx, "D", time_unit="W")
     phases["compute"] = time.perf_counter() - start
     return result
+
+
+def run_engine(source: str, table: str, phases: dict[str, float]):
+    """``rt.load_transactions(source, engine="duckdb")`` and the table, in DuckDB."""
+    import retention as rt
+
+    start = time.perf_counter()
+    tx = rt.load_transactions(source, engine="duckdb", **COLUMNS)
+    phases["load"] = time.perf_counter() - start
+    return compute(tx, table, phases)
 
 
 def run_sql(source: str, table: str, phases: dict[str, float]):
@@ -175,13 +182,7 @@ def run_numpy(source: str, table: str, phases: dict[str, float]):
     tx = rt.load_transactions(frame, **COLUMNS)
     del frame
     phases["load"] = time.perf_counter() - start
-    start = time.perf_counter()
-    if table == "matrix":
-        result = rt.retention_matrix(tx, "M")
-    else:
-        result = rt.rfm_summary(tx, "D", time_unit="W")
-    phases["compute"] = time.perf_counter() - start
-    return result
+    return compute(tx, table, phases)
 
 
 def spark_session():
@@ -233,12 +234,7 @@ def run_spark(source: str, table: str, phases: dict[str, float]):
         start = time.perf_counter()
         tx = rt.load_transactions(con.read_parquet(source), **COLUMNS)
         phases["load"] = time.perf_counter() - start
-        start = time.perf_counter()
-        if table == "matrix":
-            result = rt.retention_matrix(tx, "M")
-        else:
-            result = rt.rfm_summary(tx, "D", time_unit="W")
-        phases["compute"] = time.perf_counter() - start
+        result = compute(tx, table, phases)
         phases.update(jvm_usage(session))
     finally:
         session.stop()

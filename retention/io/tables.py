@@ -20,6 +20,7 @@ Sources:
 from __future__ import annotations
 
 import functools
+import glob
 import operator
 import re
 import warnings
@@ -91,8 +92,7 @@ def open_table(source: Any, *, table: str | None = None, engine: str | None = No
                          "engine pass its connection URL and table=.")
     path = Path(text)
     pattern = str(path / "**" / "*.parquet") if path.is_dir() else text
-    files = sorted(Path().glob(pattern)) if not Path(pattern).is_absolute() else sorted(
-        Path("/").glob(pattern.lstrip("/")))
+    files = [Path(f) for f in glob.glob(pattern, recursive=True)]
     if not files:
         raise ValueError(f"{text}: no file matches" + (" (a folder of .parquet files)"
                                                        if path.is_dir() else "") + ".")
