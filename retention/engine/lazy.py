@@ -24,8 +24,8 @@ the same answer whatever its own conventions:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -60,7 +60,6 @@ def ibis_module():
 MAX_FETCH_ROWS = 20_000_000
 
 
-@dataclass(eq=False)
 class TransactionTable:
     """A transaction log kept in its engine (an :class:`ibis.Table`), in the canonical schema.
 
@@ -71,14 +70,22 @@ class TransactionTable:
     ``len(tx)``, ``"channel" in tx``, ``tx["order_date"].min()``, ``tx[tx["order_date"] <=
     day]``.
 
-    Attributes
+    Parameters
     ----------
     table : ibis.Table
         Columns ``customer_id``, ``order_date`` (timestamp), ``revenue`` (float64),
         ``order_id`` when mapped, and the other columns of the source.
-    attrs : dict
+    attrs : dict, optional
         ``attrs["validation"]``: the load's validation report as plain values, as on a
         loaded DataFrame.
+    n_rows : int, optional
+        The number of rows, when known (else counted when asked).
+    span : (Timestamp, Timestamp), optional
+        The first and last ``order_date``, when known.
+    pending : list of callables, optional
+        Findings of the report counted when :attr:`attrs` is first read, each called with
+        the ``attrs`` dict (the exact-duplicate count of a load groups every row, as costly
+        as a cohort table: a log that is only summarised never pays it).
 
     Examples
     --------
@@ -94,9 +101,28 @@ class TransactionTable:
     1
     """
 
-    table: Any
-    attrs: dict[str, Any] = field(default_factory=dict)
-    n_rows: int | None = None  # known row count (None: counted when asked)
+    def __init__(self, table: Any, attrs: dict[str, Any] | None = None,
+                 n_rows: int | None = None, *, span: tuple[Any, Any] | None = None,
+                 pending: list[Any] | None = None) -> None:
+        self.table = table
+        self._attrs = {} if attrs is None else attrs
+        self.n_rows = n_rows
+        self.span = span
+        self._pending = [] if pending is None else pending
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        while self._pending:
+            self._pending.pop(0)(self._attrs)
+        return self._attrs
+
+    @attrs.setter
+    def attrs(self, value: dict[str, Any]) -> None:
+        self._attrs, self._pending = value, []
+
+    def derived(self, table: Any) -> TransactionTable:
+        """A table computed from this one (a filter, a segment), sharing its load's report."""
+        return TransactionTable(table, self._attrs, pending=self._pending)
 
     @property
     def columns(self) -> pd.Index:
@@ -118,7 +144,7 @@ class TransactionTable:
 
     def filter(self, condition: Any) -> TransactionTable:
         """The rows where an Ibis boolean expression on :attr:`table` holds."""
-        return TransactionTable(self.table.filter(condition), dict(self.attrs))
+        return self.derived(self.table.filter(condition))
 
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows as a DataFrame (datetimes as ``datetime64[ns]``, ``attrs`` kept)."""
@@ -215,8 +241,7 @@ def select_segment(tx: Any, column: str, value: Any, *, customer: str = CUSTOMER
     chosen = members.filter(members.s0.cast("string") == str(value)).select(c=members.c)
     t = _ibis_table(tx)
     kept = t.semi_join(chosen, t[customer] == chosen.c)
-    attrs = dict(tx.attrs) if isinstance(tx, TransactionTable) else {}
-    return TransactionTable(kept, attrs)
+    return tx.derived(kept) if isinstance(tx, TransactionTable) else TransactionTable(kept)
 
 
 def is_table(tx: Any) -> bool:
@@ -367,97 +392,80 @@ def cohort_activity(
         until_day = int(pd.Timestamp(until).as_unit("ns").value // 86_400_000_000_000)
     rows = _rows(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols,
                  include_refunds=include_refunds, freq=freq)
-    pre_cut_last = None
+    last_day = _last_day(tx, rows, date)
     if until_day is not None:
-        got = _fetch(rows.aggregate(last_day=rows.day.max()))["last_day"].iloc[0]
-        pre_cut_last = None if pd.isna(got) else int(got)
         rows = rows.filter(rows.day < until_day)
+        last_day = None if last_day is None else min(last_day, until_day - 1)
+    last_date = None if last_day is None else pd.Timestamp(np.datetime64(last_day, "D")).as_unit(
+        "ns")
     ibis = ibis_module()
     num, den = ROLLING_DAYS[freq]
     seg = [f"s{i}" for i in range(len(by_cols))]
 
-    # One pass over the rows: a "unit" per customer and calendar period (rolling periods: per
+    # One query. Units: one row per customer and calendar period (rolling periods: per
     # customer and day, and order id when orders are counted, since a rolling offset is only
-    # known once the first purchase is), small enough to keep in the engine for what follows.
+    # known once the first purchase is), with ``fd`` its first purchase (a timestamp, or the
+    # day of a rolling unit; null: no purchase). Members: per customer, the cohort, first
+    # purchase day, last active unit and the segment of the first purchase. Each unit then
+    # lands at its offset k from the cohort (-1: before the first purchase, or a customer
+    # never acquired: unattributed).
     unit_key = ["c", "p"] if periods == "calendar" else (
         ["c", "day", "o"] if order is not None else ["c", "day"])
-    n_orders = rows.q.sum() if order is None or periods == "rolling" else rows.o.nunique(
-        where=rows.q)
+    n_orders = (rows.count(where=rows.q) if order is None or periods == "rolling"
+                else rows.o.nunique(where=rows.q))
     units = rows.group_by(unit_key).aggregate(
-        active=rows.q.any(), n_orders=n_orders, revenue=rows.a.sum(), n_rows=rows.count(),
-        first_ts=rows.ts.min(where=rows.q), last_day=rows.day.max(),
-        **({} if periods == "calendar" else {"p": rows.p.min()})).cache()
-    stats = _fetch(units.aggregate(n=units.n_rows.sum(), pmin=units.p.min(), pmax=units.p.max(),
-                                   nq=units.active.sum(), last_day=units.last_day.max(),
-                                   customers=units.c.nunique()))
-    last_day = stats["last_day"].iloc[0] if pre_cut_last is None else pre_cut_last
-    last_day = None if pd.isna(last_day) else int(last_day)
-    if until_day is not None and last_day is not None:
-        last_day = min(last_day, until_day - 1)
-    last_date = None if last_day is None else pd.Timestamp(np.datetime64(last_day, "D")).as_unit(
-        "ns")
-    n_rows = int(stats["n"].fillna(0).iloc[0])
-    if n_rows == 0 or not (stats["nq"].fillna(0).iloc[0] > 0):
-        empty = _empty_like(tx, by_cols, last_date)
-        unatt = _fetch(units.aggregate(r=units.revenue.sum())) if n_rows else None
-        return empty._replace(
-            unattributed_rows=n_rows,
-            unattributed_revenue=0.0 if unatt is None else float(unatt["r"].fillna(0).iloc[0]),
-            customers_without_purchase=int(stats["customers"].fillna(0).iloc[0]),
-        )
-    pmin, pmax = int(stats["pmin"].iloc[0]), int(stats["pmax"].iloc[0])
-    n_cal = pmax - pmin + 1
-
-    # Members: customers with a purchase, their cohort, first day, last active offset and
-    # the segment of their first purchase.
-    bought = units.filter(units.active)
-    last_unit = bought.p if periods == "calendar" else bought.day
-    members = bought.group_by("c").aggregate(first_ts=bought.first_ts.min(),
-                                             last_unit=last_unit.max())
-    members = members.mutate(first_day=day_number(members.first_ts))
-    members = members.mutate(cohort=period_number(members.first_ts, members.first_day, freq))
-    if periods == "calendar":
-        members = members.mutate(last_k=members.last_unit - members.cohort)
-    else:
-        members = members.mutate(last_k=((members.last_unit - members.first_day) * den) // num)
+        n_orders=n_orders, revenue=rows.a.sum(), n_rows=rows.count(),
+        **({"fd": rows.ts.min(where=rows.q)} if periods == "calendar" else
+           {"fd": rows.day.min(where=rows.q), "p": rows.p.min()}))
+    active = units.fd.notnull()
+    last_unit = units.p if periods == "calendar" else units.day
+    members = units.group_by(m=units.c).aggregate(
+        cohort=units.p.min(where=active), first_day=units.fd.min(),
+        last_unit=last_unit.max(where=active), first_unit=last_unit.min())
+    if periods == "calendar":  # the day of the first purchase, from its timestamp
+        members = members.mutate(first_day=day_number(members.first_day))
     if seg:
-        members = members.join(_first_segments(rows, seg), "c")
-    members = members.cache()
-
-    # Cells: the units of each member at their offset; units before the first purchase (and
-    # those of customers never acquired) at offset -1, counted as unattributed.
-    joined = units.left_join(members.select("c", "cohort", "first_day", *seg), "c")
-    joined = joined.select(
-        *unit_key, "active", "n_orders", "revenue", "n_rows", *(["p"] if "p" not in unit_key
-                                                               else []),
-        cohort=joined.cohort, first_day=joined.first_day,
-        **{s: joined[f"{s}_right"] if f"{s}_right" in joined.columns else joined[s] for s in seg},
-    )
+        first = _first_segments(rows, seg).rename(m="c")
+        members = members.left_join(first, "m").select(*members.columns, *seg)
+    joined = units.join(members, units.c == members.m)
     if periods == "calendar":
-        k = joined.p - joined.cohort
+        k, last_k = joined.p - joined.cohort, joined.last_unit - joined.cohort
         attributed = joined.p >= joined.cohort
     else:
         k = ((joined.day - joined.first_day) * den) // num
+        last_k = ((joined.last_unit - joined.first_day) * den) // num
         attributed = joined.day >= joined.first_day
-    joined = joined.mutate(k=ibis.ifelse(attributed.fill_null(False), k, -1))
+    unit = joined.p if periods == "calendar" else joined.day
+    joined = joined.mutate(k=ibis.ifelse(attributed.fill_null(False), k, -1), last_k=last_k,
+                           first=unit == joined.first_unit)
     if periods == "rolling":  # units are days: one row per customer and offset first
-        n_per = (joined.o.nunique(where=joined.active) if order is not None
+        n_per = (joined.o.nunique(where=joined.fd.notnull()) if order is not None
                  else joined.n_orders.sum())
-        joined = joined.group_by([*seg, "cohort", "c", "k"]).aggregate(
-            active=joined.active.any(), n_orders=n_per, revenue=joined.revenue.sum(),
-            n_rows=joined.n_rows.sum())
+        joined = joined.group_by([*seg, "cohort", "c", "k", "last_k", "first_day"]).aggregate(
+            fd=joined.fd.min(), n_orders=n_per, revenue=joined.revenue.sum(),
+            n_rows=joined.n_rows.sum(), p=joined.p.min(), first=joined.first.any())
+    on = joined.fd.notnull()
     cells_raw = _fetch(joined.group_by([*seg, "cohort", "k"]).aggregate(
-        customers=joined.active.sum(), orders=joined.n_orders.sum(),
-        revenue=joined.revenue.sum(), n_rows=joined.n_rows.sum()))
-    cohort_raw = _fetch(members.group_by([*seg, "cohort"]).aggregate(
-        cohort_size=members.count(), first_min=members.first_day.min(),
-        first_max=members.first_day.max()))
-    leaving_raw = _fetch(members.group_by([*seg, "cohort", "last_k"]).aggregate(
-        n=members.count()))
-
+        customers=joined.count(where=on), orders=joined.n_orders.sum(),
+        revenue=joined.revenue.sum(), n_rows=joined.n_rows.sum(),
+        leaving=joined.count(where=on & (joined.k == joined.last_k)),
+        first_min=joined.first_day.min(), first_max=joined.first_day.max(),
+        never=joined.count(where=joined.cohort.isnull() & joined.first),
+        pmin=joined.p.min(), pmax=joined.p.max()))
+    n_rows = int(cells_raw["n_rows"].sum())
     lost = cells_raw["k"] < 0
     unattributed = cells_raw[lost]
+    customers_without = int(cells_raw["never"].sum())
+    if n_rows == 0 or lost.all():
+        return _empty_like(tx, by_cols, last_date)._replace(
+            unattributed_rows=n_rows,
+            unattributed_revenue=float(unattributed["revenue"].sum()),
+            customers_without_purchase=customers_without,
+        )
+    pmin, pmax = int(cells_raw["pmin"].min()), int(cells_raw["pmax"].max())
+    n_cal = pmax - pmin + 1
     cells_raw = cells_raw[~lost]
+    cohort_raw = cells_raw[cells_raw["k"] == 0].rename(columns={"customers": "cohort_size"})
     n_j = n_cal if periods == "calendar" else int(cells_raw["k"].max()) + 1
 
     if by_cols:
@@ -485,7 +493,7 @@ def cohort_activity(
     customers = dense(cells_raw, "k", "customers", np.int64)
     orders = dense(cells_raw, "k", "orders", np.int64)
     revenue = dense(cells_raw, "k", "revenue", np.float64)
-    leaving = dense(leaving_raw, "last_k", "n", np.int64).reshape(n_groups, n_j)
+    leaving = dense(cells_raw, "k", "leaving", np.int64).reshape(n_groups, n_j)
     unbounded = np.cumsum(leaving[:, ::-1], axis=1)[:, ::-1].ravel()
     keep = np.flatnonzero((customers > 0) | (unbounded > 0) | (orders > 0) | (revenue != 0))
     cell_group, cell_k = np.divmod(keep, n_j)
@@ -518,9 +526,16 @@ def cohort_activity(
         last_date=last_date,
         unattributed_rows=int(unattributed["n_rows"].sum()),
         unattributed_revenue=float(unattributed["revenue"].sum()),
-        customers_without_purchase=int(stats["customers"].iloc[0]) - int(
-            cohorts["cohort_size"].sum()),
+        customers_without_purchase=customers_without,
     )
+
+
+def _last_day(tx: Any, rows, date: str) -> int | None:
+    """Day number of the last row (known from the load's span, else one query)."""
+    if isinstance(tx, TransactionTable) and tx.span is not None and date == DATE:
+        return int(pd.Timestamp(tx.span[1]).as_unit("ns").value // 86_400_000_000_000)
+    got = _fetch(rows.aggregate(last_day=rows.day.max()))["last_day"].iloc[0]
+    return None if pd.isna(got) else int(got)
 
 
 def _days(values: pd.Series) -> np.ndarray:
@@ -568,7 +583,7 @@ def period_activity(
                  include_refunds=include_refunds, freq=freq)
     per = rows.group_by("p").aggregate(
         revenue=rows.a.sum(), n_rows=rows.count(), last_day=rows.day.max(),
-        **({} if order is not None else {"orders": rows.q.sum()}))
+        **({} if order is not None else {"orders": rows.count(where=rows.q)}))
     per = _fetch(per)
     if len(per) == 0:
         raise ValueError("tx has no rows: no periods to report.")
@@ -638,7 +653,7 @@ def customer_totals(
     rows = _rows(tx, customer=customer, date=date, amount=amount, order=order, by=by_cols,
                  include_refunds=include_refunds)
     seg = [f"s{i}" for i in range(len(by_cols))]
-    n_orders = rows.o.nunique(where=rows.q) if order is not None else rows.q.sum()
+    n_orders = rows.o.nunique(where=rows.q) if order is not None else rows.count(where=rows.q)
     per = rows.group_by("c").aggregate(
         first_ts=rows.ts.min(where=rows.q), last_ts=rows.ts.max(where=rows.q),
         orders=n_orders, revenue=rows.a.sum(), last_day=rows.day.max())
@@ -646,32 +661,24 @@ def customer_totals(
         members = _members(rows, len(by_cols)).select("c", *seg)
         per = per.left_join(members, "c").select(
             *per.columns, **{s: members[s] for s in seg})
-    frame = _fetch(per)
-    last = frame["last_day"].max()
-    last_date = None if pd.isna(last) else pd.Timestamp(np.datetime64(int(last), "D")).as_unit("ns")
-    bought = frame["first_ts"].notna().to_numpy()
-    without = frame[~bought]
-    frame = frame[bought]
-    index = pd.Index(frame["c"].to_numpy(), name=customer)
-    out = pd.DataFrame(
-        {
-            "first_purchase": frame["first_ts"].to_numpy().astype("datetime64[ns]"),
-            "last_purchase": frame["last_ts"].to_numpy().astype("datetime64[ns]"),
-            **{c: frame[s].to_numpy() for c, s in zip(by_cols, seg, strict=True)},
-            "orders": frame["orders"].to_numpy(np.int64),
-            "revenue": frame["revenue"].to_numpy(np.float64),
-        },
-        index=index,
-    )
-    try:
-        out = out.sort_index()
-    except TypeError:  # ids of mixed, unorderable types
-        pass
+    got = per.order_by("c").to_pyarrow()
+    last = got["last_day"].to_numpy()
+    last_date = None if not len(last) else pd.Timestamp(
+        np.datetime64(int(last.max()), "D")).as_unit("ns")
+    bought = got["first_ts"].is_valid().to_numpy(zero_copy_only=False)
+    without = got["revenue"].to_numpy(zero_copy_only=False)[~bought]
+    out = _by_customer(got, bought, customer, {
+        "first_purchase": ("first_ts", "datetime64[ns]"),
+        "last_purchase": ("last_ts", "datetime64[ns]"),
+        **{c: (s, None) for c, s in zip(by_cols, seg, strict=True)},
+        "orders": ("orders", np.int64),
+        "revenue": ("revenue", np.float64),
+    })
     return CustomerTotals(
         customers=out,
         last_date=last_date,
         customers_without_purchase=len(without),
-        revenue_without_purchase=float(without["revenue"].sum()),
+        revenue_without_purchase=float(without.sum()),
     )
 
 
@@ -712,12 +719,15 @@ def log_span(tx: Any, freq: str, *, customer: str = CUSTOMER, date: str = DATE,
     freq = normalize_freq(freq)
     t = _ibis_table(tx)
     _require(t, customer=customer, date=date, amount=amount)
-    ts = t[date].cast("timestamp")
-    got = _fetch(t.aggregate(first=ts.min(), last=ts.max()))
-    if got["first"].isna().iloc[0]:
-        raise ValueError("the transaction table is empty.")
-    first = np.datetime64(got["first"].iloc[0], "ns")
-    last = np.datetime64(got["last"].iloc[0], "ns")
+    if isinstance(tx, TransactionTable) and tx.span is not None and date == DATE:
+        first, last = (np.datetime64(v, "ns") for v in tx.span)
+    else:
+        ts = t[date].cast("timestamp")
+        got = _fetch(t.aggregate(first=ts.min(), last=ts.max()))
+        if got["first"].isna().iloc[0]:
+            raise ValueError("the transaction table is empty.")
+        first = np.datetime64(got["first"].iloc[0], "ns")
+        last = np.datetime64(got["last"].iloc[0], "ns")
     lo = int(period_codes(np.array([first]), freq)[0])
     span = int(period_codes(np.array([last]), freq)[0]) - lo + 1
     return LogSpan(freq, customer, lo, span, first, last)
@@ -765,33 +775,74 @@ def occasion_totals(tx: Any, span: LogSpan, lo: int | None, hi: int | None, *,
     per = periods.group_by("c").aggregate(
         count=periods.count(where=buy), first=periods.r.min(where=buy),
         last=periods.r.max(where=buy), revenue=value.sum(where=buy),
-        first_revenue=value.argmin(periods.r, where=buy),
+        first_revenue=_value_at_min(periods, value, periods.r, buy),
         n_refund=periods.count(where=~buy), refund_amount=value.sum(where=~buy))
-    frame = _fetch(per)
-    refund_only = frame["n_refund"].to_numpy(np.int64)
-    n_without = int(np.count_nonzero(frame["count"].to_numpy(np.int64) == 0))
-    refund_amount = float(frame["refund_amount"].fillna(0.0).sum())
-    frame = frame[frame["count"] > 0]
-    customers = pd.DataFrame(
-        {
-            "count": frame["count"].to_numpy(np.int64),
-            "first": frame["first"].to_numpy(np.int64),
-            "last": frame["last"].to_numpy(np.int64),
-            "revenue": frame["revenue"].to_numpy(np.float64),
-            "first_revenue": frame["first_revenue"].to_numpy(np.float64),
-        },
-        index=pd.Index(frame["c"].to_numpy(), name=customer),
-    )
-    try:
-        customers = customers.sort_index()
-    except TypeError:
-        pass
+    got = per.order_by("c").to_pyarrow()
+    refund_only = got["n_refund"].to_numpy(zero_copy_only=False)
+    bought = got["count"].to_numpy(zero_copy_only=False) > 0
+    n_without = int(np.count_nonzero(~bought))
+    refund_amount = float(np.nansum(got["refund_amount"].to_numpy(zero_copy_only=False)))
+    customers = _by_customer(got, bought, customer, {
+        "count": ("count", np.int64),
+        "first": ("first", np.int64),
+        "last": ("last", np.int64),
+        "revenue": ("revenue", np.float64),
+        "first_revenue": ("first_revenue", np.float64),
+    })
     return OccasionTotals(
         customers=customers,
         n_refund_only_periods=int(refund_only.sum()),
         refund_only_amount=refund_amount,
         n_customers_without_purchase=n_without,
     )
+
+
+def _by_customer(table, kept: np.ndarray, name: str,
+                 columns: dict[str, tuple[str, Any]]) -> pd.DataFrame:
+    """The ``kept`` rows of a fetched per-customer :class:`pyarrow.Table` (ids ``c``), as
+    ``columns`` (output name: fetched name and dtype, None to keep it) indexed by id, in
+    order of the ids: fetched in the engine's order, sorted here where its collation
+    differs, unsorted where the ids do not compare."""
+    import pyarrow as pa
+
+    def values(column: str, dtype: Any = None) -> Any:
+        got = table[column]
+        if not (pa.types.is_integer(got.type) or pa.types.is_floating(got.type)
+                or pa.types.is_timestamp(got.type)):
+            return got.to_pandas()[kept].array
+        got = got.to_numpy(zero_copy_only=False)[kept]
+        return got if dtype is None else got.astype(dtype, copy=False)
+
+    out = pd.DataFrame({out: values(*got) for out, got in columns.items()},
+                       index=pd.Index(values("c"), name=name), copy=False)
+    if not out.index.is_monotonic_increasing:
+        try:
+            out = out.sort_index()
+        except TypeError:  # ids of mixed, unorderable types
+            pass
+    return out
+
+
+def _value_at_min(table, value, key, where):
+    """``value`` at the smallest ``key`` among the rows where ``where`` holds: Ibis's
+    ``argmin``, except on DuckDB, where Ibis compiles it to an ordered ``FIRST`` that sorts
+    every group, and DuckDB's own ``arg_min`` gives the same value in one pass."""
+    try:
+        duckdb = table._find_backend().name == "duckdb"
+    except Exception:  # an unbound table
+        duckdb = False
+    if not duckdb:
+        return value.argmin(key, where=where)
+    return _duckdb_arg_min()(value, key, where=where)
+
+
+@functools.cache
+def _duckdb_arg_min():
+    @ibis_module().udf.agg.builtin(name="arg_min")
+    def arg_min(arg: float, key: int) -> float:
+        """DuckDB's ``arg_min``: ``arg`` at the smallest ``key``."""
+
+    return arg_min
 
 
 def rows_after(tx: Any, span: LogSpan, hi: int, *, date: str = DATE) -> int:

@@ -24,6 +24,7 @@ import glob
 import operator
 import re
 import warnings
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ import pandas as pd
 from retention.engine.lazy import TransactionTable, ibis_module, is_table
 from retention.io import dialect as dialect_mod
 
-__all__ = ["is_engine_source", "load_table", "open_table", "row_notes"]
+__all__ = ["duplicate_note", "is_engine_source", "load_table", "open_table", "row_notes"]
 
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _GLOB = re.compile(r"[*?\[]")
@@ -245,18 +246,23 @@ def load_table(
     ]
     bad = [(col, problem, cond.fill_null(False)) for col, problem, cond in bad]
     outside = [(col, problem, cond.fill_null(False)) for col, problem, cond in outside]
-    counts = {f"n{i}": cond.sum() for i, (*_, cond) in enumerate(bad)}
+    count = checked.count
+    counts = {f"n{i}": count(where=cond) for i, (*_, cond) in enumerate(bad)}
     any_bad = functools.reduce(operator.or_, [cond for *_, cond in bad])
-    got = checked.aggregate(n=checked.count(), n_bad=any_bad.sum(),
-                            **counts).to_pyarrow().to_pylist()[0]
+    # the notes' counts and the span in the same pass (used when no row is excluded)
+    counts.update({f"note{i}": count(where=cond) for i, cond in enumerate(
+        _note_conditions(checked["_amount"], checked["_date"], bounds))})
+    got = checked.aggregate(n=count(), first=checked["_date"].min(),
+                            last=checked["_date"].max(), **counts).to_pyarrow().to_pylist()[0]
     rows_read = int(got["n"])
     if rows_read == 0:
         raise ValueError(f"{name}: the table has no rows.")
     invalid = [Finding(col, problem, int(got[f"n{i}"]), _examples(checked, col, cond))
                for i, (col, problem, cond) in enumerate(bad) if got[f"n{i}"]]
     if invalid and not drop_invalid:
+        n_bad = invalid[0].count if len(invalid) == 1 else int(count(where=any_bad).execute())
         raise ValueError(
-            f"{name}: {int(got['n_bad']):,} of {rows_read:,} rows cannot be used. "
+            f"{name}: {n_bad:,} of {rows_read:,} rows cannot be used. "
             f"{'; '.join(map(str, invalid))}. "
             "Fix the data, or pass drop_invalid=True to exclude these rows (they are reported)."
         )
@@ -280,7 +286,9 @@ def load_table(
     if rows_kept == 0:
         raise ValueError(f"{name}: every row was invalid; nothing left to load.")
 
-    notes = row_notes(tx, amount=amount, date=date, as_of=as_of, date_range=bounds)
+    known = None if excluded else [int(got[f"note{i}"] or 0) for i in range(3)]
+    notes = row_notes(tx, amount=amount, date=date, as_of=as_of, date_range=bounds,
+                      duplicates=False, counts=known)
     report = ValidationReport(source=name, rows_read=rows_read, rows_kept=rows_kept,
                               excluded=excluded, notes=notes,
                               dialect={"engine": _backend_name(raw)})
@@ -288,14 +296,34 @@ def load_table(
         warnings.warn(f"{name}: excluded {rows_read - rows_kept:,} invalid rows ("
                       + "; ".join(map(str, excluded)) + "); see tx.attrs['validation'].",
                       stacklevel=3)
-    return TransactionTable(tx, {"validation": report.to_dict()}, n_rows=rows_kept)
+
+    def count_duplicates(attrs: dict) -> None:
+        found = duplicate_note(tx)
+        if found is not None:  # after the refunds, as a DataFrame load lists them
+            listed = attrs["validation"]["notes"]
+            at = int(bool(listed) and listed[0]["column"] == amount)
+            listed.insert(at, found.to_dict())
+
+    span = None if excluded else (pd.Timestamp(got["first"]), pd.Timestamp(got["last"]))
+    return TransactionTable(tx, {"validation": report.to_dict()}, n_rows=rows_kept, span=span,
+                            pending=[count_duplicates])
+
+
+def _note_conditions(revenue, order_date, bounds) -> list:
+    """Refunds, and dates before and after ``bounds``: the conditions of the row notes."""
+    ibis = ibis_module()
+    low, high = (ibis.timestamp(pd.Timestamp(b).to_pydatetime()) for b in bounds)
+    return [revenue < 0, order_date < low, order_date > high]
 
 
 def row_notes(tx: Any, *, amount: str = "revenue", date: str = "order_date", as_of: Any = None,
-              date_range: Any = None) -> list:
+              date_range: Any = None, duplicates: bool = True,
+              counts: Sequence[int] | None = None) -> list:
     """:func:`retention.io.load.row_notes` counted in the engine: refunds, exact duplicates
-    and dates outside the plausible range of a canonical table (a
-    :class:`~retention.engine.lazy.TransactionTable` or an :class:`ibis.Table`).
+    (unless ``duplicates=False``; see :func:`duplicate_note`) and dates outside the plausible
+    range of a canonical table (a :class:`~retention.engine.lazy.TransactionTable` or an
+    :class:`ibis.Table`). ``counts``: the refunds and dates before and after the range,
+    when already counted.
 
     Examples
     --------
@@ -308,35 +336,55 @@ def row_notes(tx: Any, *, amount: str = "revenue", date: str = "order_date", as_
     """
     from retention.io.load import Finding
 
+    t = tx.table if isinstance(tx, TransactionTable) else tx
+    bounds = dialect_mod.date_bounds(date_range, as_of)
+    conditions = _note_conditions(t.revenue, t.order_date, bounds)
+    if counts is None:
+        got = t.aggregate(**{f"n{i}": t.count(where=cond) for i, cond in enumerate(conditions)})
+        got = got.to_pyarrow().to_pylist()[0]
+        counts = [int(got[f"n{i}"] or 0) for i in range(len(conditions))]
+    notes = []
+    if counts[0]:
+        notes.append(Finding(amount, "negative (refunds or returns)", counts[0],
+                             _examples(t, "revenue", conditions[0])))
+    found = duplicate_note(t) if duplicates else None
+    if found is not None:
+        notes.append(found)
+    for i, problem in ((1, f"dated before {bounds[0]:%Y-%m-%d}"),
+                       (2, f"dated after {bounds[1]:%Y-%m-%d}")):
+        if counts[i]:
+            shown = _examples(t, "order_date", conditions[i])
+            notes.append(Finding(date, problem, counts[i],
+                                 tuple(pd.Timestamp(v).strftime("%Y-%m-%d") for v in shown)))
+    return notes
+
+
+def duplicate_note(tx: Any):
+    """The finding on exact duplicates of a canonical table (None when there are none):
+    one grouping of the rows, of which only the repeated groups are kept; examples are
+    customer ids.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> t = ibis.memtable(pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [5.0, 5.0, 5.0],
+    ...     "order_date": pd.to_datetime(["2024-01-01"] * 3)}))
+    >>> print(duplicate_note(t))
+    (all columns): 1 rows exact duplicates of an earlier row (e.g. 1)
+    """
+    from retention.io.load import Finding
+
     ibis = ibis_module()
     t = tx.table if isinstance(tx, TransactionTable) else tx
-    low, high = dialect_mod.date_bounds(date_range, as_of)
-    checks = [
-        (amount, "negative (refunds or returns)", t.revenue < 0, "revenue"),
-        (date, f"dated before {low:%Y-%m-%d}", t.order_date < ibis.timestamp(low), "order_date"),
-        (date, f"dated after {high:%Y-%m-%d}", t.order_date > ibis.timestamp(high), "order_date"),
-    ]
     key = [c for c in ("customer_id", "order_date", "revenue", "order_id") if c in t.columns]
-    got = t.aggregate(**{f"n{i}": cond.sum() for i, (_, _, cond, _) in enumerate(checks)})
-    got = got.to_pyarrow().to_pylist()[0]
-    found = {i: int(got[f"n{i}"] or 0) for i in range(len(checks))}
-    notes = []
-    if found[0]:
-        notes.append(Finding(amount, checks[0][1], found[0], _examples(t, "revenue", checks[0][2])))
-    # exact duplicates: one grouping of the rows, of which only the repeated groups are kept
     groups = t.group_by(key).aggregate(n=t.count())
     dups = groups.filter(groups.n > 1).cache()
     n_dup = int(dups.aggregate(extra=(dups.n - 1).sum()).to_pyarrow().to_pylist()[0]["extra"]
                 or 0)
-    if n_dup:
-        notes.append(Finding("(all columns)", "exact duplicates of an earlier row", n_dup,
-                             _examples(dups, "customer_id", ibis.literal(True))))
-    for i in (1, 2):
-        if found[i]:
-            shown = _examples(t, "order_date", checks[i][2])
-            notes.append(Finding(checks[i][0], checks[i][1], found[i],
-                                 tuple(pd.Timestamp(v).strftime("%Y-%m-%d") for v in shown)))
-    return notes
+    if not n_dup:
+        return None
+    return Finding("(all columns)", "exact duplicates of an earlier row", n_dup,
+                   _examples(dups, "customer_id", ibis.literal(True)))
 
 
 def _backend_name(t) -> str:
