@@ -150,8 +150,8 @@ def test_same_validation_counts(logs):
     expected, got = frame.attrs["validation"], lazy_log.attrs["validation"]
     for key in ("rows_read", "rows_kept", "rows_excluded"):
         assert got[key] == expected[key]
-    counts = {(f["column"], f["problem"]): f["count"] for f in got["notes"]}
-    assert counts == {(f["column"], f["problem"]): f["count"] for f in expected["notes"]}
+    listed = [(f["column"], f["problem"], f["count"]) for f in got["notes"]]
+    assert listed == [(f["column"], f["problem"], f["count"]) for f in expected["notes"]]
 
 
 # --------------------------------------------------------------------------------------
@@ -200,6 +200,41 @@ def test_validation_in_the_engine_names_column_count_and_examples():
     assert kept.attrs["validation"]["rows_excluded"] == 3
     with pytest.raises(ValueError, match=r"missing column\(s\) 'who' \(customer=\)"):
         rt.load_transactions(table, customer="who", amount="total")
+
+
+def test_notes_of_an_engine_load_are_those_of_a_dataframe_load(tmp_path):
+    frame = _edge_log()
+    frame.loc[len(frame)] = ["g", pd.Timestamp("1985-06-01"), 4.0, "o17", "email"]
+    frame.loc[len(frame)] = ["g", pd.Timestamp("2031-02-03"), 6.0, "o18", "email"]
+    expected = rt.load_transactions(frame, as_of="2026-01-01").attrs["validation"]["notes"]
+    tx = rt.load_transactions(ibis.duckdb.connect().create_table("notes", frame),
+                              as_of="2026-01-01")
+    later = tx[tx["order_date"] >= "2024-06-01"]  # shares the load's report
+    got = later.attrs["validation"]["notes"]
+    assert [(f["column"], f["problem"], f["count"]) for f in got] == [
+        (f["column"], f["problem"], f["count"]) for f in expected]
+    assert [f["problem"] for f in got] == [
+        "negative (refunds or returns)", "exact duplicates of an earlier row",
+        "dated before 1990-01-01", "dated after 2026-01-01"]
+    assert got[1]["examples"] == ["c"]  # engines show the duplicated customer
+    assert tx.attrs["validation"]["notes"] == got
+
+
+def test_text_columns_are_parsed_and_checked_in_the_engine(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("client,day,total\na,2024-01-03,20.5\nb,2024-02-30,7\nc,2024-03-01,n/a\n"
+                    "d,2024-03-02,NaN\ne,2024-03-04,-2\n")
+    with pytest.raises(ValueError, match=r"3 of 5 rows cannot be used\. day: 1 rows with a "
+                                         r"missing, unparseable .*total: 2 rows with a missing "
+                                         r"or non-numeric amount"):
+        rt.load_transactions(str(path), engine="duckdb", customer="client", date="day",
+                             amount="total", sep=",")
+    with pytest.warns(UserWarning, match="excluded 3 invalid rows"):
+        tx = rt.load_transactions(str(path), engine="duckdb", customer="client", date="day",
+                                  amount="total", sep=",", drop_invalid=True)
+    assert len(tx) == 2
+    notes = tx.attrs["validation"]["notes"]
+    assert [(f["problem"], f["count"]) for f in notes] == [("negative (refunds or returns)", 1)]
 
 
 def test_parquet_glob_and_connection_url(tmp_path):

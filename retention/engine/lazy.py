@@ -762,13 +762,29 @@ def occasion_totals(tx: Any, span: LogSpan, lo: int | None, hi: int | None, *,
     """
     ibis = ibis_module()
     t = _ibis_table(tx)
-    rel = _relative_period(t, date, span)
+    if span.freq == "D":  # rows grouped by their date, numbered per customer (cheaper)
+        key = t[date].cast("timestamp").date()
+        start = np.datetime64(span.first_date, "D")
+
+        def bound(k: int):
+            return ibis.date(str(start + np.timedelta64(k, "D")))
+
+        def relative(e):
+            return e.epoch_days().cast("int64") - span.first_period
+    else:
+        key = _relative_period(t, date, span)
+
+        def bound(k: int):
+            return k
+
+        def relative(e):
+            return e
     a = t[amount].cast("float64") if amount is not None else ibis.literal(0.0)
-    rows = t.select(c=t[customer], r=rel, a=a)
+    rows = t.select(c=t[customer], r=key, a=a)
     if lo is not None:
-        rows = rows.filter(rows.r >= lo)
+        rows = rows.filter(rows.r >= bound(lo))
     if hi is not None:
-        rows = rows.filter(rows.r <= hi)
+        rows = rows.filter(rows.r <= bound(hi))
     periods = rows.group_by(["c", "r"]).aggregate(
         purchase=(rows.a >= 0).any(), value=rows.a.sum())
     buy, value = periods.purchase, periods.value
@@ -777,6 +793,7 @@ def occasion_totals(tx: Any, span: LogSpan, lo: int | None, hi: int | None, *,
         last=periods.r.max(where=buy), revenue=value.sum(where=buy),
         first_revenue=_value_at_min(periods, value, periods.r, buy),
         n_refund=periods.count(where=~buy), refund_amount=value.sum(where=~buy))
+    per = per.mutate(first=relative(per.first), last=relative(per.last))
     got = per.order_by("c").to_pyarrow()
     refund_only = got["n_refund"].to_numpy(zero_copy_only=False)
     bought = got["count"].to_numpy(zero_copy_only=False) > 0
@@ -833,16 +850,18 @@ def _value_at_min(table, value, key, where):
         duckdb = False
     if not duckdb:
         return value.argmin(key, where=where)
-    return _duckdb_arg_min()(value, key, where=where)
+    return _duckdb_arg_min(str(key.type()))(value, key, where=where)
 
 
 @functools.cache
-def _duckdb_arg_min():
-    @ibis_module().udf.agg.builtin(name="arg_min")
-    def arg_min(arg: float, key: int) -> float:
-        """DuckDB's ``arg_min``: ``arg`` at the smallest ``key``."""
+def _duckdb_arg_min(key_type: str):
+    """DuckDB's ``arg_min(arg, key)`` as an Ibis aggregate, for keys of ``key_type``."""
 
-    return arg_min
+    def arg_min(arg, key):
+        """``arg`` at the smallest ``key``."""
+
+    return ibis_module().udf.agg.builtin(
+        arg_min, name="arg_min", signature=(("float64", key_type), "float64"))
 
 
 def rows_after(tx: Any, span: LogSpan, hi: int, *, date: str = DATE) -> int:

@@ -247,19 +247,25 @@ def load_table(
     bad = [(col, problem, cond.fill_null(False)) for col, problem, cond in bad]
     outside = [(col, problem, cond.fill_null(False)) for col, problem, cond in outside]
     count = checked.count
-    counts = {f"n{i}": count(where=cond) for i, (*_, cond) in enumerate(bad)}
-    any_bad = functools.reduce(operator.or_, [cond for *_, cond in bad])
-    # the notes' counts and the span in the same pass (used when no row is excluded)
-    counts.update({f"note{i}": count(where=cond) for i, cond in enumerate(
-        _note_conditions(checked["_amount"], checked["_date"], bounds))})
-    got = checked.aggregate(n=count(), first=checked["_date"].min(),
-                            last=checked["_date"].max(), **counts).to_pyarrow().to_pylist()[0]
+    # one pass: the problems as non-null counts where that is all they are (cheaper than a
+    # condition per row), the refunds, and the span (whether any date is out of range)
+    parsed = checked["_date"]
+    summary = {"n": count(), "first": parsed.min(), "last": parsed.max(),
+               "ids": checked[customer].count(), "dates": parsed.count(),
+               "amounts": amounts.count(), "nan": count(where=amounts.isnan()),
+               "negative": count(where=amounts < 0)}
+    if a_raw.type().is_floating():
+        summary["inf"] = count(where=amounts.isinf())
+    got = checked.aggregate(**summary).to_pyarrow().to_pylist()[0]
     rows_read = int(got["n"])
     if rows_read == 0:
         raise ValueError(f"{name}: the table has no rows.")
-    invalid = [Finding(col, problem, int(got[f"n{i}"]), _examples(checked, col, cond))
-               for i, (col, problem, cond) in enumerate(bad) if got[f"n{i}"]]
+    found = [rows_read - got["ids"], rows_read - got["dates"],
+             rows_read - got["amounts"] + got["nan"], got.get("inf") or 0]
+    invalid = [Finding(col, problem, int(n), _examples(checked, col, cond))
+               for (col, problem, cond), n in zip(bad, found, strict=True) if n]
     if invalid and not drop_invalid:
+        any_bad = functools.reduce(operator.or_, [cond for *_, cond in bad])
         n_bad = invalid[0].count if len(invalid) == 1 else int(count(where=any_bad).execute())
         raise ValueError(
             f"{name}: {n_bad:,} of {rows_read:,} rows cannot be used. "
@@ -286,7 +292,13 @@ def load_table(
     if rows_kept == 0:
         raise ValueError(f"{name}: every row was invalid; nothing left to load.")
 
-    known = None if excluded else [int(got[f"note{i}"] or 0) for i in range(3)]
+    known = None
+    if not excluded:  # the notes of the rows kept; dates counted only where the span says any
+        before = pd.Timestamp(got["first"]) < bounds[0]
+        after = pd.Timestamp(got["last"]) > bounds[1]
+        known = [int(got["negative"]),
+                 int(count(where=parsed < low).execute()) if before else 0,
+                 int(count(where=parsed > high).execute()) if after else 0]
     notes = row_notes(tx, amount=amount, date=date, as_of=as_of, date_range=bounds,
                       duplicates=False, counts=known)
     report = ValidationReport(source=name, rows_read=rows_read, rows_kept=rows_kept,
