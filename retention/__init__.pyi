@@ -119,6 +119,8 @@ from .models import (
     customer_value as customer_value,
     expected_cumulative_transactions as expected_cumulative_transactions,
     fit_candidates as fit_candidates,
+    fit_identified as fit_identified,
+    fit_spend_model as fit_spend_model,
     frequency_recency_matrix as frequency_recency_matrix,
     load_model as load_model,
     predict_clv as predict_clv,

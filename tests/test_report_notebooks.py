@@ -256,3 +256,32 @@ def test_hostile_values_and_titles_are_shown_never_run(
             assert value in text, value
         assert CHANNEL in text
     assert_nothing_live((out / "index.html").read_text(encoding="utf-8"))
+
+
+def test_value_reports_on_a_small_log_whose_unpenalised_fits_run_away(tmp_path: Path) -> None:
+    """400 customers: on seed 3 the Gamma-Gamma estimates run away without a penalty, on
+    seed 2 the Pareto/NBD chosen for the CLV; the reports fit them with the first penalizer
+    that keeps them finite, and say so."""
+    import retention as rt
+
+    notebooks = [ROOT / "notebooks" / "clv_breakdown_report.ipynb",
+                 ROOT / "notebooks" / "rfm_segments_report.ipynb"]
+    seen = {}
+    for seed, model in ((3, "Gamma-Gamma"), (2, "Pareto/NBD")):
+        tx = rt.sample_transactions(n_customers=400, seed=seed)
+        summary = rt.rfm_summary(tx, "D", time_unit="W")
+        with pytest.raises(rt.ConvergenceError):  # what the reports met before
+            (rt.GammaGamma().fit(summary[(summary["frequency"] > 0)
+                                         & (summary["monetary_value"] > 0)])
+             if seed == 3 else rt.ParetoNBD().fit(summary))
+        path = tmp_path / f"small_{seed}.csv"
+        tx.to_csv(path, index=False)
+        results = run_reports(notebooks, {"data_path": str(path)}, output_dir=tmp_path / str(seed),
+                              progress=False)
+        assert [r.status for r in results] == ["ok", "ok"], [r.error for r in results]
+        for result in results:
+            page = result.html_path.read_text(encoding="utf-8")
+            seen[(seed, result.job.notebook.stem)] = (
+                f"{model}: without a penalty its estimates run away" in page)
+    assert seen[(3, "clv_breakdown_report")] and seen[(3, "rfm_segments_report")]
+    assert seen[(2, "clv_breakdown_report")]

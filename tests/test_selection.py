@@ -121,3 +121,34 @@ def test_comparison_table_has_readable_rows_and_directions() -> None:
     assert table.loc["RMSE of holdout purchases per customer", "BG/NBD"] == pytest.approx(
         res.scorecard.loc["BG/NBD", "rmse"])
     assert not any("_" in label for label in table.index)
+
+
+def test_fit_identified_penalises_only_a_fit_that_runs_away() -> None:
+    rng = np.random.default_rng(4)
+    varied = pd.DataFrame({"frequency": rng.integers(1, 6, 400),
+                           "monetary_value": rng.gamma(4.0, 10.0, 400)})
+    assert rt.fit_identified(rt.GammaGamma, varied).penalizer == 0.0  # identified: no penalty
+    # every customer spends the same each time: p and v run away without a penalty
+    steady = pd.DataFrame({"frequency": [1, 2, 3, 4] * 50,
+                           "monetary_value": [20.0, 20.0, 20.1, 19.9] * 50})
+    with pytest.raises(rt.ConvergenceError, match="ran away"):
+        rt.GammaGamma().fit(steady)
+    ggf = rt.fit_identified(rt.GammaGamma, steady)
+    assert ggf.penalizer == 0.001  # the first penalizer that keeps the estimates finite
+    assert ggf.expected_average_order_value(3, 20.0) == pytest.approx(20.0, rel=1e-3)
+    with pytest.raises(rt.ConvergenceError, match="ran away"):
+        rt.fit_identified(rt.GammaGamma, steady, penalizers=[0.0])
+    with pytest.raises(ValueError, match="penalizers is empty"):
+        rt.fit_identified(rt.GammaGamma, steady, penalizers=[])
+
+
+def test_fit_spend_model_fits_the_repeat_buyers_with_positive_spend() -> None:
+    rng = np.random.default_rng(5)
+    summary = pd.DataFrame({"frequency": rng.integers(0, 6, 500),
+                            "monetary_value": rng.gamma(4.0, 10.0, 500)})
+    summary.loc[summary["frequency"] == 0, "monetary_value"] = 0.0
+    summary.loc[:9, ["frequency", "monetary_value"]] = [2, -5.0]  # net refunds: left out
+    ggf = rt.fit_spend_model(summary)
+    kept = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+    assert ggf.n_customers_ == kept.sum()
+    assert ggf.params_ == pytest.approx(rt.GammaGamma().fit(summary[kept]).params_)

@@ -12,7 +12,8 @@
 * :mod:`~retention.models.diagnostics` — whether a purchase-count model fits;
   :func:`compare_models` — fit statistics and a holdout scorecard side by side;
   :func:`fit_candidates` and :func:`segments_differ` — candidates fitted together, and one
-  model for all segments tested against one per segment;
+  model for all segments tested against one per segment; :func:`fit_identified` and
+  :func:`fit_spend_model` — a model penalised only where the data do not identify it;
 * :mod:`~retention.models.intervals` — prediction intervals from the parameters' sampling
   distribution; :mod:`~retention.models.persistence` — ``model.save`` / :func:`load_model`.
 """
@@ -53,6 +54,8 @@ from retention.models.selection import (
     TRANSACTION_MODELS,
     SegmentTest,
     fit_candidates,
+    fit_identified,
+    fit_spend_model,
     model_label,
     segments_differ,
 )
@@ -78,6 +81,8 @@ __all__ = [
     "customer_value",
     "expected_cumulative_transactions",
     "fit_candidates",
+    "fit_identified",
+    "fit_spend_model",
     "frequency_recency_matrix",
     "load_model",
     "model_label",

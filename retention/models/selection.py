@@ -2,6 +2,8 @@
 
 :func:`fit_candidates` fits BG/NBD, MBG/NBD and Pareto/NBD on the same histories (keeping
 the reason when one fails), ready for :func:`retention.compare_models`;
+:func:`fit_identified` fits a model penalised only where the data do not identify it (and
+:func:`fit_spend_model` the Gamma-Gamma spend model so);
 :func:`segments_differ` asks whether customer segments buy differently enough to need models
 of their own: one model on all customers against one per segment, by likelihood ratio.
 """
@@ -18,11 +20,15 @@ import pandas as pd
 from retention.checks import require_columns
 from retention.models.base import ConvergenceError, FittedModel
 from retention.models.betageo import BetaGeo
+from retention.models.gammagamma import GammaGamma
 from retention.models.modbetageo import ModifiedBetaGeo
 from retention.models.paretonbd import ParetoNBD
 
-__all__ = ["TRANSACTION_MODELS", "SegmentTest", "fit_candidates", "model_label",
-           "segments_differ"]
+__all__ = ["PENALIZERS", "TRANSACTION_MODELS", "SegmentTest", "fit_candidates",
+           "fit_identified", "fit_spend_model", "model_label", "segments_differ"]
+
+#: Penalizers :func:`fit_identified` tries, in order, until the estimates are finite.
+PENALIZERS = (0.0, 0.001, 0.01, 0.1)
 
 #: Purchase-count models by short name: (display label, class).
 TRANSACTION_MODELS: dict[str, tuple[str, type[FittedModel]]] = {
@@ -43,6 +49,101 @@ def model_label(name: str) -> str:
     if name not in TRANSACTION_MODELS:
         raise ValueError(f"model must be one of {sorted(TRANSACTION_MODELS)}, got {name!r}.")
     return TRANSACTION_MODELS[name][0]
+
+
+def fit_identified(
+    model: type[FittedModel],
+    summary: pd.DataFrame,
+    *,
+    penalizers: Sequence[float] = PENALIZERS,
+    **columns: str,
+) -> FittedModel:
+    """``model`` fitted on ``summary`` without a penalty where the data identify it, else with
+    the first of ``penalizers`` that keeps the estimates finite.
+
+    On a small log, or one where customers behave too alike (everyone spending the same each
+    time, no one seen to drop out), some unpenalised estimates run away
+    (:class:`ConvergenceError`: parameters grow without bound while the quantities they
+    predict stay put); a small L2 penalty on the log-parameters then gives finite estimates.
+
+    Parameters
+    ----------
+    model : class
+        A model class taking ``penalizer`` (:class:`~retention.models.BetaGeo`, ...).
+    summary : DataFrame
+        What its ``fit`` takes.
+    penalizers : sequence of float
+        Tried in order; the one used is the fitted model's ``penalizer``.
+    **columns : str
+        Column names passed to ``fit`` (``frequency=``, ...).
+
+    Returns
+    -------
+    FittedModel
+        Fitted; its ``penalizer`` is 0 unless the unpenalised fit ran away.
+
+    Raises
+    ------
+    ConvergenceError
+        No penalizer gave finite estimates (the last error).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from retention.models import GammaGamma
+    >>> steady = pd.DataFrame({"frequency": [1, 2, 3, 4] * 25,
+    ...                        "monetary_value": [20.0, 20.0, 20.1, 19.9] * 25})
+    >>> ggf = fit_identified(GammaGamma, steady)
+    >>> ggf.penalizer > 0, round(float(ggf.expected_average_order_value(2, 20.0)), 1)
+    (True, 20.0)
+    """
+    if not penalizers:
+        raise ValueError("penalizers is empty.")
+    for penalizer in penalizers:
+        try:
+            return model(penalizer=penalizer).fit(summary, **columns)
+        except ConvergenceError as exc:
+            error = exc
+    raise error
+
+
+def fit_spend_model(
+    summary: pd.DataFrame,
+    *,
+    frequency: str = "frequency",
+    monetary_value: str = "monetary_value",
+    penalizers: Sequence[float] = PENALIZERS,
+) -> GammaGamma:
+    """The Gamma-Gamma spend model on the repeat buyers with a positive mean spend, through
+    :func:`fit_identified` (penalised only where the data do not identify it).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per customer (:func:`retention.rfm_summary`); only rows with frequency > 0
+        and monetary value > 0 are fitted.
+    frequency, monetary_value : str
+        Column names.
+    penalizers : sequence of float
+        See :func:`fit_identified`.
+
+    Returns
+    -------
+    GammaGamma
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> summary = pd.DataFrame({"frequency": [0, 1, 2, 3] * 25,
+    ...                         "monetary_value": [0.0, 20.0, 20.1, 19.9] * 25})
+    >>> ggf = fit_spend_model(summary)
+    >>> ggf.n_customers_, ggf.penalizer > 0
+    (75.0, True)
+    """
+    require_columns(summary, {"frequency": frequency, "monetary_value": monetary_value})
+    spenders = summary[(summary[frequency] > 0) & (summary[monetary_value] > 0)]
+    return fit_identified(GammaGamma, spenders, penalizers=penalizers, frequency=frequency,
+                          monetary_value=monetary_value)
 
 
 def fit_candidates(

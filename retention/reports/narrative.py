@@ -33,6 +33,7 @@ __all__ = [
     "cohort_highlights",
     "describe_clv",
     "describe_cohorts",
+    "describe_penalty",
     "describe_validation",
     "html_table",
     "html_text",
@@ -656,6 +657,27 @@ _ONE_TIME_BUYERS = {
                "buyers who stayed away long are likely gone)",
     "Pareto/NBD": " (in Pareto/NBD a customer may drop out at any time, purchase or not)",
 }
+
+
+def describe_penalty(model: Any) -> str:
+    """A sentence on a fit that needed a penalty (see :func:`retention.fit_identified`);
+    empty for an unpenalised fit.
+
+    Examples
+    --------
+    >>> from retention.models import GammaGamma
+    >>> describe_penalty(GammaGamma())
+    ''
+    >>> print(describe_penalty(GammaGamma(penalizer=0.001)))  # doctest: +ELLIPSIS
+    Gamma-Gamma: without a penalty ... penalizer 0.001, which keeps them finite.
+    """
+    penalizer = getattr(model, "penalizer", 0.0)
+    if not penalizer:
+        return ""
+    name = getattr(model, "_model_name", type(model).__name__)
+    return (f"{name}: without a penalty its estimates run away (these data do not identify "
+            f"the model: too few repeat buyers, or customers too alike), so it is fitted with "
+            f"penalizer {penalizer:g}, which keeps them finite.")
 
 
 def describe_clv(highlights: Mapping[str, Any], *, currency: str | None = None) -> str:
