@@ -250,10 +250,11 @@ def load_table(
     # one pass: the problems as non-null counts where that is all they are (cheaper than a
     # condition per row), the refunds, and the span (whether any date is out of range)
     parsed = checked["_date"]
+    negative, before_low, after_high = _note_conditions(amounts, parsed, bounds)
     summary = {"n": count(), "first": parsed.min(), "last": parsed.max(),
                "ids": checked[customer].count(), "dates": parsed.count(),
                "amounts": amounts.count(), "nan": count(where=amounts.isnan()),
-               "negative": count(where=amounts < 0)}
+               "negative": count(where=negative)}
     if a_raw.type().is_floating():
         summary["inf"] = count(where=amounts.isinf())
     got = checked.aggregate(**summary).to_pyarrow().to_pylist()[0]
@@ -297,8 +298,8 @@ def load_table(
         before = pd.Timestamp(got["first"]) < bounds[0]
         after = pd.Timestamp(got["last"]) > bounds[1]
         known = [int(got["negative"]),
-                 int(count(where=parsed < low).execute()) if before else 0,
-                 int(count(where=parsed > high).execute()) if after else 0]
+                 int(count(where=before_low).execute()) if before else 0,
+                 int(count(where=after_high).execute()) if after else 0]
     notes = row_notes(tx, amount=amount, date=date, as_of=as_of, date_range=bounds,
                       duplicates=False, counts=known)
     report = ValidationReport(source=name, rows_read=rows_read, rows_kept=rows_kept,
