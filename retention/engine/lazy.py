@@ -37,6 +37,7 @@ from retention.periods import normalize_freq, period_codes
 __all__ = [
     "EngineColumn",
     "TransactionTable",
+    "backend_name",
     "ibis_module",
     "in_memory",
     "is_table",
@@ -255,6 +256,14 @@ def is_table(tx: Any) -> bool:
     False
     """
     return isinstance(tx, TransactionTable) or type(tx).__module__.startswith("ibis.")
+
+
+def backend_name(t: Any) -> str:
+    """Name of the Ibis backend an expression is bound to (``"ibis"`` for an unbound one)."""
+    try:
+        return t._find_backend().name
+    except Exception:  # an unbound memtable
+        return "ibis"
 
 
 def _ibis_table(tx: Any):
@@ -530,10 +539,17 @@ def cohort_activity(
     )
 
 
+def _known_span(tx: Any, date: str) -> tuple[Any, Any] | None:
+    """First and last ``date`` when the load already counted them, else None."""
+    if isinstance(tx, TransactionTable) and date == DATE:
+        return tx.span
+    return None
+
+
 def _last_day(tx: Any, rows, date: str) -> int | None:
     """Day number of the last row (known from the load's span, else one query)."""
-    if isinstance(tx, TransactionTable) and tx.span is not None and date == DATE:
-        return int(pd.Timestamp(tx.span[1]).as_unit("ns").value // 86_400_000_000_000)
+    if (span := _known_span(tx, date)) is not None:
+        return int(pd.Timestamp(span[1]).as_unit("ns").value // 86_400_000_000_000)
     got = _fetch(rows.aggregate(last_day=rows.day.max()))["last_day"].iloc[0]
     return None if pd.isna(got) else int(got)
 
@@ -719,8 +735,8 @@ def log_span(tx: Any, freq: str, *, customer: str = CUSTOMER, date: str = DATE,
     freq = normalize_freq(freq)
     t = _ibis_table(tx)
     _require(t, customer=customer, date=date, amount=amount)
-    if isinstance(tx, TransactionTable) and tx.span is not None and date == DATE:
-        first, last = (np.datetime64(v, "ns") for v in tx.span)
+    if (known := _known_span(tx, date)) is not None:
+        first, last = (np.datetime64(v, "ns") for v in known)
     else:
         ts = t[date].cast("timestamp")
         got = _fetch(t.aggregate(first=ts.min(), last=ts.max()))
@@ -762,29 +778,20 @@ def occasion_totals(tx: Any, span: LogSpan, lo: int | None, hi: int | None, *,
     """
     ibis = ibis_module()
     t = _ibis_table(tx)
-    if span.freq == "D":  # rows grouped by their date, numbered per customer (cheaper)
+    daily = span.freq == "D"  # rows grouped by their date, numbered per customer (cheaper)
+    if daily:
         key = t[date].cast("timestamp").date()
         start = np.datetime64(span.first_date, "D")
-
-        def bound(k: int):
-            return ibis.date(str(start + np.timedelta64(k, "D")))
-
-        def relative(e):
-            return e.epoch_days().cast("int64") - span.first_period
+        lo, hi = (None if k is None else ibis.date(str(start + np.timedelta64(k, "D")))
+                  for k in (lo, hi))
     else:
         key = _relative_period(t, date, span)
-
-        def bound(k: int):
-            return k
-
-        def relative(e):
-            return e
     a = t[amount].cast("float64") if amount is not None else ibis.literal(0.0)
     rows = t.select(c=t[customer], r=key, a=a)
     if lo is not None:
-        rows = rows.filter(rows.r >= bound(lo))
+        rows = rows.filter(rows.r >= lo)
     if hi is not None:
-        rows = rows.filter(rows.r <= bound(hi))
+        rows = rows.filter(rows.r <= hi)
     periods = rows.group_by(["c", "r"]).aggregate(
         purchase=(rows.a >= 0).any(), value=rows.a.sum())
     buy, value = periods.purchase, periods.value
@@ -793,7 +800,9 @@ def occasion_totals(tx: Any, span: LogSpan, lo: int | None, hi: int | None, *,
         last=periods.r.max(where=buy), revenue=value.sum(where=buy),
         first_revenue=_value_at_min(periods, value, periods.r, buy),
         n_refund=periods.count(where=~buy), refund_amount=value.sum(where=~buy))
-    per = per.mutate(first=relative(per.first), last=relative(per.last))
+    if daily:
+        per = per.mutate(**{e: per[e].epoch_days().cast("int64") - span.first_period
+                            for e in ("first", "last")})
     got = per.order_by("c").to_pyarrow()
     refund_only = got["n_refund"].to_numpy(zero_copy_only=False)
     bought = got["count"].to_numpy(zero_copy_only=False) > 0
@@ -844,11 +853,7 @@ def _value_at_min(table, value, key, where):
     """``value`` at the smallest ``key`` among the rows where ``where`` holds: Ibis's
     ``argmin``, except on DuckDB, where Ibis compiles it to an ordered ``FIRST`` that sorts
     every group, and DuckDB's own ``arg_min`` gives the same value in one pass."""
-    try:
-        duckdb = table._find_backend().name == "duckdb"
-    except Exception:  # an unbound table
-        duckdb = False
-    if not duckdb:
+    if backend_name(table) != "duckdb":
         return value.argmin(key, where=where)
     return _duckdb_arg_min(str(key.type()))(value, key, where=where)
 

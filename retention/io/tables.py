@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from retention.engine.lazy import TransactionTable, ibis_module, is_table
+from retention.engine.lazy import TransactionTable, backend_name, ibis_module, is_table
 from retention.io import dialect as dialect_mod
 
 __all__ = ["duplicate_note", "is_engine_source", "load_table", "open_table", "row_notes"]
@@ -304,7 +304,7 @@ def load_table(
                       duplicates=False, counts=known)
     report = ValidationReport(source=name, rows_read=rows_read, rows_kept=rows_kept,
                               excluded=excluded, notes=notes,
-                              dialect={"engine": _backend_name(raw)})
+                              dialect={"engine": backend_name(raw)})
     if excluded:
         warnings.warn(f"{name}: excluded {rows_read - rows_kept:,} invalid rows ("
                       + "; ".join(map(str, excluded)) + "); see tx.attrs['validation'].",
@@ -398,11 +398,3 @@ def duplicate_note(tx: Any):
         return None
     return Finding("(all columns)", "exact duplicates of an earlier row", n_dup,
                    _examples(dups, "customer_id", ibis.literal(True)))
-
-
-def _backend_name(t) -> str:
-    try:
-        return t._find_backend().name
-    except Exception:  # an unbound memtable
-        return "ibis"
-
